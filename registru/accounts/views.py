@@ -1,0 +1,44 @@
+"""The user's own account page: who they are, and their API tokens."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from registru.accounts import services
+from registru.accounts.forms import TokenForm
+from registru.accounts.models import ApiToken
+from registru.accounts.roles import Capability
+from registru.accounts.selectors import tokens_of
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account(request: HttpRequest) -> HttpResponse:
+    """Profile and tokens; a new token is shown on this response only, never again."""
+    may_use_api = request.user.can(Capability.USE_API)  # type: ignore[union-attr]
+    form = TokenForm(request.POST or None)
+    new_token = None
+    if request.method == "POST" and may_use_api and form.is_valid():
+        _token, new_token = services.create_api_token(
+            request.user, form.cleaned_data["name"], actor=request.user, days=form.cleaned_data["days"]  # type: ignore[arg-type]
+        )
+        form = TokenForm()
+    context = {"form": form, "tokens": tokens_of(request.user), "new_token": new_token, "may_use_api": may_use_api}
+    return render(request, "accounts/account.html", context)
+
+
+@login_required
+@require_POST
+def revoke_token(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        token = tokens_of(request.user).get(pk=pk)
+    except ApiToken.DoesNotExist as exc:
+        raise Http404 from exc
+    services.revoke_api_token(token, actor=request.user)
+    messages.success(request, _("The token was revoked."))
+    return redirect("accounts:account")

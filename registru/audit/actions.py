@@ -1,0 +1,36 @@
+"""Audit action codes. They are stored in the trail: add new ones, never rename."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AuditAction(models.TextChoices):
+    PERSON_CREATED = "person.created", _("created the person")
+    PERSON_UPDATED = "person.updated", _("changed the person")
+    PERSON_ARCHIVED = "person.archived", _("archived the person")
+    PERSON_RESTORED = "person.restored", _("restored the person")
+    PERSON_MERGED = "person.merged", _("merged a duplicate into the person")
+    PERSON_MERGED_AWAY = "person.merged_away", _("merged the person into another record")
+    ORGANIZATION_CREATED = "organization.created", _("created the organization")
+    ORGANIZATION_UPDATED = "organization.updated", _("changed the organization")
+    ORGANIZATION_ARCHIVED = "organization.archived", _("archived the organization")
+    ORGANIZATION_RESTORED = "organization.restored", _("restored the organization")
+    ORGANIZATION_MERGED = "organization.merged", _("merged a duplicate into the organization")
+    ORGANIZATION_MERGED_AWAY = (
+        "organization.merged_away",
+        _("merged the organization into another record"),
+    )
+    AFFILIATION_CREATED = "affiliation.created", _("added an affiliation")
+    AFFILIATION_UPDATED = "affiliation.updated", _("changed an affiliation")
+    AFFILIATION_DELETED = "affiliation.deleted", _("removed an affiliation")
+    NOTE_CREATED = "note.created", _("added a note")
+    NOTE_UPDATED = "note.updated", _("changed a note")
+    NOTE_DELETED = "note.deleted", _("deleted a note")
+    USER_CREATED = "user.created", _("created the user")
+    USER_UPDATED = "user.updated", _("changed the user")
+    TEAM_CREATED = "team.created", _("created the team")
+    TEAM_UPDATED = "team.updated", _("changed the team")
+    TOKEN_CREATED = "token.created", _("created an API token")
+    TOKEN_REVOKED = "token.revoked", _("revoked an API token")

@@ -1,0 +1,111 @@
+"""Fixtures for the whole suite: the audit context, named actors, API clients."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from registru.accounts import services as accounts
+from registru.accounts.models import User
+from registru.accounts.roles import Role
+from registru.core.context import Channel, audit_context
+from registru.people.models import Organization, Person
+from registru.testing.factories import (
+    SETUP,
+    OrganizationFactory,
+    PersonFactory,
+    TeamFactory,
+    UserFactory,
+)
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright under the live server
+
+
+@pytest.fixture(autouse=True)
+def _english_and_fast(settings: Any) -> None:
+    settings.LANGUAGE_CODE = "en"
+    # Argon2 is the production hasher; tests log in hundreds of times.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def cli_context() -> Iterator[None]:
+    """Tests act like the command line unless they go through the client (which opens its own)."""
+    with audit_context(Channel.CLI, "test"):
+        yield
+
+
+@dataclass
+class Cast:
+    """The named actors of the tests and the records each one owns."""
+
+    alice: User  # agent, team A
+    andrei: User  # agent, team A
+    bob: User  # manager of team A
+    carol: User  # agent, team B
+    dora: User  # DPO
+    admin: User
+    mara: User  # marketing
+    audra: User  # auditor
+    alice_org: Organization
+    carol_org: Organization
+    alice_person: Person  # works at alice_org
+    andrei_person: Person  # owned by andrei, no employer
+    carol_person: Person  # works at carol_org
+
+
+@pytest.fixture
+def cast(db: Any) -> Cast:
+    team_a, team_b = TeamFactory(name="Vânzări A"), TeamFactory(name="Vânzări B")
+    users = {
+        "alice": UserFactory(username="alice", role=Role.AGENT, team=team_a, first_name="Alice", last_name="Anghel"),
+        "andrei": UserFactory(username="andrei", role=Role.AGENT, team=team_a),
+        "bob": UserFactory(username="bob", role=Role.MANAGER, team=team_a, first_name="Bob", last_name="Barbu"),
+        "carol": UserFactory(username="carol", role=Role.AGENT, team=team_b),
+        "dora": UserFactory(username="dora", role=Role.DPO),
+        "admin": UserFactory(username="admin", role=Role.ADMINISTRATOR),
+        "mara": UserFactory(username="mara", role=Role.MARKETING),
+        "audra": UserFactory(username="audra", role=Role.AUDITOR),
+    }
+    alice_org = OrganizationFactory(name="Țesătoria Mureșul SRL", owner=users["alice"], team=team_a)
+    carol_org = OrganizationFactory(name="Construcții Someș SA", owner=users["carol"], team=team_b)
+    return Cast(
+        **users,
+        alice_org=alice_org,
+        carol_org=carol_org,
+        alice_person=PersonFactory(given_name="Ioana", family_name="Ștefănescu", employer=alice_org),
+        andrei_person=PersonFactory(given_name="Mihai", family_name="Rădulescu", owner=users["andrei"]),
+        carol_person=PersonFactory(given_name="Raluca", family_name="Țurcanu", employer=carol_org),
+    )
+
+
+def login(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def client_for() -> Any:
+    return login
+
+
+def bearer(user: User) -> Client:
+    """A client that authenticates with a fresh personal API token of ``user``."""
+    _token, raw = accounts.create_api_token(user, "tests", actor=SETUP)
+    return Client(headers={"Authorization": f"Bearer {raw}"})
+
+
+@pytest.fixture
+def api_for() -> Any:
+    return bearer
+
+
+def chromium_path() -> str | None:
+    return shutil.which("chromium") or (os.path.exists("/usr/bin/chromium") and "/usr/bin/chromium") or None

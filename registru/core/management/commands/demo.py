@@ -1,0 +1,159 @@
+"""``registru demo``: demo users, organizations and people (idempotent).
+
+The demo password is ``REGISTRU_DEMO_PASSWORD`` when set, ``registru-demo`` otherwise: for a
+demo on your own machine only. Never run this on a production database.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from stdnum.ro import cui as ro_cui
+
+from registru.accounts import services as accounts
+from registru.accounts.models import Team, User
+from registru.accounts.roles import Role
+from registru.core.actors import SystemActor
+from registru.people import services as people
+from registru.people.models import Organization, Person
+
+ACTOR = SystemActor("demo data")
+
+TEAMS = ("Vânzări București", "Vânzări Cluj")
+USERS = (
+    # username, role, team index, first name, last name
+    ("admin", Role.ADMINISTRATOR, None, "Adi", "Administrator"),
+    ("dora", Role.DPO, None, "Dora", "Dumitrescu"),
+    ("bob", Role.MANAGER, 0, "Bogdan", "Barbu"),
+    ("alice", Role.AGENT, 0, "Alice", "Anghel"),
+    ("andrei", Role.AGENT, 0, "Andrei", "Avram"),
+    ("carmen", Role.AGENT, 1, "Carmen", "Cristea"),
+    ("mara", Role.MARKETING, None, "Mara", "Marin"),
+    ("audra", Role.AUDITOR, None, "Audra", "Ardeleanu"),
+)
+ORGANIZATIONS = (
+    # name, status, country, city, county, industry, owner, cui digits seed / VAT
+    ("Țesătoria Mureșul SRL", "customer", "RO", "Târgu Mureș", "Mureș", "Textile", "alice", 1854729),
+    ("Brutăria Ștefănescu SRL", "prospect", "RO", "Ploiești", "Prahova", "Alimentație", "alice", 3120458),
+    ("Agroind Bărăgan SA", "customer", "RO", "Slobozia", "Ialomița", "Agricultură", "andrei", 2209917),
+    ("Clinica Sănătatea Ta SRL", "partner", "RO", "Iași", "Iași", "Sănătate", "andrei", 3567120),
+    ("Transilvania Software SRL", "customer", "RO", "Cluj-Napoca", "Cluj", "IT", "carmen", 4011623),
+    ("Construcții Someș SA", "supplier", "RO", "Dej", "Cluj", "Construcții", "carmen", 1377204),
+    ("Editura Cărturești Nord SRL", "prospect", "RO", "Suceava", "Suceava", "Editură", "bob", 2981135),
+    ("Nordlicht Logistik GmbH", "partner", "DE", "Hamburg", "", "Logistică", "bob", "DE136695976"),
+    ("Lumière Conseil SAS", "prospect", "FR", "Lyon", "", "Consultanță", "alice", "FR40303265045"),
+)
+GIVEN = ("Ioana", "Andreea", "Mihai", "Ștefan", "Raluca", "Tudor", "Bianca", "Răzvan", "Cătălina",
+         "Ovidiu", "Iuliana", "Sorin", "Alexandra", "Cristian", "Elena", "Vlad", "Anca", "Gheorghe")  # fmt: skip
+FAMILY = ("Popescu", "Ionescu", "Stănescu", "Dumitru", "Țurcanu", "Munteanu", "Constantinescu",
+          "Gheorghiu", "Rădulescu", "Niculescu", "Băluță", "Șerban", "Lungu", "Mocanu", "Oprea")  # fmt: skip
+FOREIGN = (("Anna", "Müller", "de"), ("Lukas", "Schröder", "de"), ("Camille", "Lefèvre", "fr"),
+           ("Julien", "Moreau", "fr"), ("Emma", "Wright", "uk"))  # fmt: skip
+TITLES = ("Director general", "Director financiar", "Manager achiziții", "Contabil șef",
+          "Head of Procurement", "Office manager", "Inginer", "Director vânzări")  # fmt: skip
+
+
+def valid_cui(seed: int) -> str:
+    digits = str(seed)
+    return digits + ro_cui.calc_check_digit(digits)
+
+
+def ascii_slug(text: str) -> str:
+    from registru.people.search import normalize
+
+    return normalize(text).replace(" ", "").replace("-", "")
+
+
+class Command(BaseCommand):
+    help = "Create demo users, organizations and people (skips what already exists)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--people", type=int, default=60, help="How many demo people (default 60).")
+        parser.add_argument("--if-empty", action="store_true", help="Do nothing if the database has users.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if settings.PRODUCTION:
+            raise CommandError("demo data is refused when REGISTRU_ENV=production")
+        if options["if_empty"] and User.objects.exists():
+            self.stdout.write("The database already has users: no demo data added.")
+            self._print_logins()
+            return
+        users = self._users()
+        organizations = self._organizations(users)
+        created = self._people(users, organizations, options["people"])
+        self.stdout.write(self.style.SUCCESS(f"Demo ready: {len(users)} users, {len(organizations)} organizations, {created} new people."))
+        self._print_logins()
+
+    def _print_logins(self) -> None:
+        logins = ", ".join(f"{username} ({role.label})" for username, role, *_ in USERS)
+        self.stdout.write(f"Demo logins, password {settings.DEMO_PASSWORD!r}: {logins}")
+
+    def _users(self) -> dict[str, User]:
+        teams = [Team.objects.filter(name=name).first() or accounts.create_team(name, actor=ACTOR) for name in TEAMS]
+        users = {}
+        for username, role, team, first, last in USERS:
+            user = User.objects.filter(username=username).first()
+            if user is None:
+                user = accounts.create_user(
+                    username, actor=ACTOR, role=role, password=settings.DEMO_PASSWORD, validate=False,
+                    team=teams[team] if team is not None else None, first_name=first, last_name=last,
+                    email=f"{username}@registru.example",
+                )  # fmt: skip
+            users[username] = user
+        return users
+
+    def _organizations(self, users: dict[str, User]) -> list[Organization]:
+        result = []
+        for name, status, country, city, county, industry, owner, tax in ORGANIZATIONS:
+            organization = Organization.objects.filter(name=name).first()
+            if organization is None:
+                organization = people.create_organization(
+                    {"name": name, "status": status, "country": country, "city": city, "county": county,
+                     "industry": industry, "owner": users[owner],
+                     "cui": valid_cui(tax) if isinstance(tax, int) else tax},
+                    actor=ACTOR,
+                )  # fmt: skip
+            result.append(organization)
+        return result
+
+    def _people(self, users: dict[str, User], organizations: list[Organization], count: int) -> int:
+        existing = Person.objects.count()
+        rng = random.Random(20261129 + existing)
+        created = 0
+        for index in range(existing, count):
+            organization = organizations[index % len(organizations)]
+            person = people.create_person(self._person_data(rng, index, organization), actor=ACTOR)
+            since = date(2018, 1, 1) + timedelta(days=rng.randrange(2500))
+            people.create_affiliation(person, organization, {"role": rng.choice(TITLES), "since": since}, actor=ACTOR)
+            if index % 3 == 0:
+                people.create_note({"kind": "call", "body": "Discuție despre oferta pentru anul viitor; revenim în două săptămâni."}, actor=ACTOR, person=person)
+            created += 1
+        return created
+
+    def _person_data(self, rng: random.Random, index: int, organization: Organization) -> dict[str, Any]:
+        if organization.country != "RO":
+            given, family, tld = FOREIGN[index % len(FOREIGN)]
+            phone = "+49 40 " + str(rng.randrange(1000000, 9999999)) if tld == "de" else "+33 4 72 " + f"{rng.randrange(10, 99)} {rng.randrange(10, 99)} {rng.randrange(10, 99)}"
+            language = "en"
+        else:
+            given, family, tld = rng.choice(GIVEN), rng.choice(FAMILY), "ro"
+            phone = f"07{rng.choice('2345')}{rng.randrange(1000000, 9999999)}"
+            language = "ro"
+        domain = ascii_slug(organization.name.split()[0]) + f".{tld if tld != 'uk' else 'co.uk'}"
+        return {
+            "given_name": given,
+            "family_name": family,
+            "emails": [f"{ascii_slug(given)}.{ascii_slug(family)}{index}@{domain}"],
+            "phones": [phone],
+            "job_title": rng.choice(TITLES),
+            "preferred_language": language,
+            "source": rng.choice(["form", "business_card", "referral", "event"]),
+            "lawful_basis": rng.choice(["contract", "legitimate_interest", "consent"]),
+            "owner": organization.owner,
+            "city": organization.city,
+            "country": organization.country,
+        }

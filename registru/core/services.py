@@ -1,0 +1,28 @@
+"""The decorator that makes a function a service: the one write path for personal data."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from django.db import transaction
+
+from registru.core.context import current_context, service_scope
+
+def service[**P, R](function: Callable[P, R]) -> Callable[P, R]:
+    """Run ``function`` as a service: an explicit keyword-only actor, an open audit context,
+    and one transaction around the change and its audit event.
+    """
+    parameter = inspect.signature(function).parameters.get("actor")
+    if parameter is None or parameter.kind is not inspect.Parameter.KEYWORD_ONLY:
+        raise TypeError(f"service {function.__qualname__} must take a keyword-only 'actor'")
+
+    @functools.wraps(function)
+    def run(*args: Any, **kwargs: Any) -> R:
+        current_context()
+        with transaction.atomic(), service_scope():
+            return function(*args, **kwargs)
+
+    return run

@@ -1,0 +1,36 @@
+// Small behaviours that the pages use. Loaded as a file: the CSP allows no inline script.
+"use strict";
+
+document.addEventListener("click", (event) => {
+  // "Add another" for repeated inputs (emails, phones): copy the last row, emptied.
+  const button = event.target.closest("[data-add-row]");
+  if (button) {
+    event.preventDefault();
+    const list = document.getElementById(button.dataset.addRow);
+    const rows = list.querySelectorAll(".contact-row");
+    const copy = rows[rows.length - 1].cloneNode(true);
+    const input = copy.querySelector("input[type=email], input[type=tel], input[type=text]");
+    input.value = "";
+    const radio = copy.querySelector("input[type=radio]");
+    if (radio) {
+      radio.value = String(rows.length);
+      radio.checked = false;
+    }
+    list.appendChild(copy);
+    input.focus();
+    return;
+  }
+  // Confirmation for destructive buttons, without inline handlers.
+  const confirmButton = event.target.closest("[data-confirm]");
+  if (confirmButton && !window.confirm(confirmButton.dataset.confirm)) {
+    event.preventDefault();
+  }
+});
+
+document.addEventListener("change", (event) => {
+  // Filters other than the search box apply at once; the search box uses htmx's own trigger.
+  const field = event.target.closest("[data-autosubmit] select, [data-autosubmit] input[type=checkbox]");
+  if (field && window.htmx) {
+    window.htmx.trigger(field.form, "submit");
+  }
+});

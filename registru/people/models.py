@@ -1,0 +1,270 @@
+"""People (the data subjects), organizations, affiliations and notes.
+
+Every model here is personal data: it derives from ``AuditedModel`` (writes only through
+``people.services``) and declares the PII class of each field.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from registru.core.models import AuditedModel, GuardedModel
+from registru.core.pii import PIIClass
+from registru.people.choices import (
+    Language,
+    LawfulBasis,
+    NoteKind,
+    OrganizationStatus,
+    PersonStatus,
+    Source,
+)
+
+N = PIIClass.NONE
+ID = PIIClass.IDENTITY
+CONTACT = PIIClass.CONTACT
+PRO = PIIClass.PROFESSIONAL
+SENSITIVE = PIIClass.SENSITIVE
+
+RECORD_FIELDS: dict[str, PIIClass] = {
+    "id": N, "created_at": N, "updated_at": N, "version": N, "owner": N, "archived_at": N,
+    "merged_into": N,
+}  # fmt: skip
+ADDRESS_FIELDS = ("street", "city", "county", "postal_code", "country")
+
+
+class Address(models.Model):
+    """A postal address, stored as separate fields so that it can be searched and masked."""
+
+    street = models.CharField(_("street and number"), max_length=200, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    county = models.CharField(_("county"), max_length=100, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
+    country = models.CharField(_("country"), max_length=2, default="RO", blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Organization(AuditedModel, Address):
+    """A business partner: prospect, customer, partner or supplier."""
+
+    name = models.CharField(_("name"), max_length=200)
+    status = models.CharField(
+        _("status"), max_length=20, choices=OrganizationStatus.choices,
+        default=OrganizationStatus.PROSPECT,
+    )  # fmt: skip
+    cui = models.CharField(
+        _("tax id (CUI / VAT)"), max_length=20, blank=True,
+        help_text=_("Romanian CUI, with or without RO, or a foreign VAT number."),
+    )  # fmt: skip
+    trade_register_no = models.CharField(_("trade register no."), max_length=40, blank=True)
+    industry = models.CharField(_("industry"), max_length=100, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("owner"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="organizations",
+    )  # fmt: skip
+    team = models.ForeignKey(
+        "accounts.Team", verbose_name=_("team"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="organizations",
+    )  # fmt: skip
+    archived_at = models.DateTimeField(_("archived at"), null=True, blank=True)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    version = models.PositiveIntegerField(default=1)
+
+    # Organizations are mostly business data; the address of a one-person firm is not.
+    PII: ClassVar[dict[str, PIIClass]] = RECORD_FIELDS | {
+        "name": PRO, "status": N, "cui": PRO, "trade_register_no": PRO, "industry": N,
+        "team": N, "street": CONTACT, "city": CONTACT, "county": CONTACT,
+        "postal_code": CONTACT, "country": N,
+    }  # fmt: skip
+    EDITABLE: ClassVar[tuple[str, ...]] = (
+        "name", "status", "cui", "trade_register_no", "industry", "owner", "team",
+        *ADDRESS_FIELDS,
+    )  # fmt: skip
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("organization")
+        verbose_name_plural = _("organizations")
+        indexes = [
+            models.Index(fields=["name", "id"], name="org_name_idx"),
+            models.Index(fields=["cui"], name="org_cui_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Person(AuditedModel, Address):
+    """A data subject: a customer, a prospect, or a partner's contact person."""
+
+    given_name = models.CharField(_("given name"), max_length=100)
+    family_name = models.CharField(_("family name"), max_length=100)
+    emails = models.JSONField(
+        _("emails"), default=list, blank=True, help_text=_("The first one is the primary.")
+    )
+    phones = models.JSONField(
+        _("phones"), default=list, blank=True,
+        help_text=_("In E.164 form (+40722123456). The first one is the primary."),
+    )  # fmt: skip
+    job_title = models.CharField(_("job title"), max_length=150, blank=True)
+    preferred_language = models.CharField(
+        _("preferred language"), max_length=8, choices=Language.choices, default=Language.ROMANIAN
+    )
+    birth_date = models.DateField(_("birth date"), null=True, blank=True)
+    source = models.CharField(
+        _("source"), max_length=20, choices=Source.choices, default=Source.OTHER,
+        help_text=_("How we got this person's data."),
+    )  # fmt: skip
+    lawful_basis = models.CharField(
+        _("lawful basis"), max_length=24, choices=LawfulBasis.choices,
+        default=LawfulBasis.LEGITIMATE_INTEREST,
+    )  # fmt: skip
+    last_verified_at = models.DateTimeField(_("last verified"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=PersonStatus.choices, default=PersonStatus.ACTIVE
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("owner"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="people",
+    )  # fmt: skip
+    archived_at = models.DateTimeField(_("archived at"), null=True, blank=True)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    version = models.PositiveIntegerField(default=1)
+    # Lower-case, diacritics removed: the key for sorting by name and short prefix searches.
+    sort_key = models.CharField(max_length=210, db_index=True, editable=False)
+
+    PII: ClassVar[dict[str, PIIClass]] = RECORD_FIELDS | {
+        "given_name": ID, "family_name": ID, "sort_key": ID, "emails": CONTACT,
+        "phones": CONTACT, "job_title": PRO, "preferred_language": N, "birth_date": SENSITIVE,
+        "source": N, "lawful_basis": N, "last_verified_at": N, "status": N,
+        "street": CONTACT, "city": CONTACT, "county": CONTACT, "postal_code": CONTACT,
+        "country": N,
+    }  # fmt: skip
+    EDITABLE: ClassVar[tuple[str, ...]] = (
+        "given_name", "family_name", "emails", "phones", "job_title", "preferred_language",
+        "birth_date", "source", "lawful_basis", "owner", *ADDRESS_FIELDS,
+    )  # fmt: skip
+
+    class Meta:
+        ordering = ["sort_key", "id"]
+        verbose_name = _("person")
+        verbose_name_plural = _("people")
+        indexes = [models.Index(fields=["sort_key", "id"], name="person_sort_idx")]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.family_name}".strip()
+
+    @property
+    def primary_email(self) -> str:
+        return self.emails[0] if self.emails else ""
+
+    @property
+    def primary_phone(self) -> str:
+        return self.phones[0] if self.phones else ""
+
+
+class Affiliation(AuditedModel):
+    """A person works (or worked) at an organization."""
+
+    person = models.ForeignKey(
+        Person, verbose_name=_("person"), on_delete=models.CASCADE, related_name="affiliations"
+    )
+    organization = models.ForeignKey(
+        Organization, verbose_name=_("organization"), on_delete=models.CASCADE,
+        related_name="affiliations",
+    )  # fmt: skip
+    role = models.CharField(_("role"), max_length=150, blank=True)
+    since = models.DateField(_("since"), null=True, blank=True)
+    until = models.DateField(_("until"), null=True, blank=True)
+
+    PII: ClassVar[dict[str, PIIClass]] = {
+        "id": N, "created_at": N, "updated_at": N, "person": N, "organization": PRO,
+        "role": PRO, "since": PRO, "until": PRO,
+    }  # fmt: skip
+    EDITABLE: ClassVar[tuple[str, ...]] = ("role", "since", "until")
+
+    class Meta:
+        ordering = ["-since", "id"]
+        verbose_name = _("affiliation")
+        verbose_name_plural = _("affiliations")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(until__isnull=True)
+                | models.Q(since__isnull=True)
+                | models.Q(until__gte=models.F("since")),
+                name="affiliation_until_after_since",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} @ {self.organization}"
+
+
+class Note(AuditedModel):
+    """A dated interaction with a person or an organization: a call, a meeting, an email."""
+
+    person = models.ForeignKey(
+        Person, verbose_name=_("person"), null=True, blank=True, on_delete=models.CASCADE,
+        related_name="notes",
+    )  # fmt: skip
+    organization = models.ForeignKey(
+        Organization, verbose_name=_("organization"), null=True, blank=True,
+        on_delete=models.CASCADE, related_name="notes",
+    )  # fmt: skip
+    kind = models.CharField(_("kind"), max_length=10, choices=NoteKind.choices, default=NoteKind.NOTE)
+    occurred_at = models.DateTimeField(_("when"))
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("author"), null=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )  # fmt: skip
+    body = models.TextField(_("text"), max_length=10_000)
+
+    # Free text can hold anything, health included: classified as sensitive.
+    PII: ClassVar[dict[str, PIIClass]] = {
+        "id": N, "created_at": N, "updated_at": N, "person": N, "organization": N, "kind": N,
+        "occurred_at": N, "author": N, "body": SENSITIVE,
+    }  # fmt: skip
+    EDITABLE: ClassVar[tuple[str, ...]] = ("kind", "occurred_at", "body")
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        verbose_name = _("note")
+        verbose_name_plural = _("notes")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(person__isnull=False) | models.Q(organization__isnull=False),
+                name="note_has_subject",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.occurred_at:%Y-%m-%d}"
+
+
+class PersonSearchDocument(GuardedModel):
+    """The normalised text a person is found by (names, emails, phones, employers).
+
+    Written only by ``people.search`` when a service changes a person; SQLite indexes it
+    with FTS5 trigrams, PostgreSQL with a pg_trgm GIN index (see the migrations).
+    """
+
+    person = models.OneToOneField(Person, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    document = models.TextField()
+
+    PII: ClassVar[dict[str, PIIClass]] = {"person": N, "document": ID}
+
+    def __str__(self) -> str:
+        return f"search document of person {self.person_id}"

@@ -1,0 +1,272 @@
+"""API shapes for people, organizations, affiliations and notes."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from ninja import Schema
+from pydantic import ConfigDict, Field, StrictBool, StringConstraints
+
+from registru.people.choices import LawfulBasis, NoteKind, OrganizationStatus, PersonStatus, Source
+
+Text100 = Annotated[str, StringConstraints(max_length=100)]
+Text150 = Annotated[str, StringConstraints(max_length=150)]
+Text200 = Annotated[str, StringConstraints(max_length=200)]
+Contact = Annotated[str, StringConstraints(max_length=254)]
+Country = Annotated[str, StringConstraints(max_length=2)]
+Id = Annotated[int, Field(ge=1, le=2**62)]
+LanguageCode = Literal["ro", "en"]
+SourceCode = Literal[tuple(Source.values)]  # type: ignore[valid-type]
+BasisCode = Literal[tuple(LawfulBasis.values)]  # type: ignore[valid-type]
+OrganizationStatusCode = Literal[tuple(OrganizationStatus.values)]  # type: ignore[valid-type]
+PersonStatusCode = Literal[tuple(PersonStatus.values)]  # type: ignore[valid-type]
+NoteKindCode = Literal[tuple(NoteKind.values)]  # type: ignore[valid-type]
+SortName = Literal["name", "-name", "newest", "oldest", "updated"]
+
+
+class StrictIn(Schema):
+    # Unknown fields are an error, not silently dropped: a typo must not look like success.
+    model_config = ConfigDict(extra="forbid")
+
+
+class Ref(Schema):
+    id: int
+    label: str
+
+
+class AddressFields(StrictIn):
+    street: Text200 = ""
+    city: Text100 = ""
+    county: Text100 = ""
+    postal_code: Annotated[str, StringConstraints(max_length=20)] = ""
+    country: Country = "RO"
+
+
+class PersonIn(AddressFields):
+    given_name: Text100
+    family_name: Text100
+    emails: Annotated[list[Contact], Field(max_length=10)] = []
+    phones: Annotated[list[Annotated[str, StringConstraints(max_length=40)]], Field(max_length=10)] = []
+    job_title: Text150 = ""
+    preferred_language: LanguageCode = "ro"
+    birth_date: date | None = None
+    source: SourceCode = "other"
+    lawful_basis: BasisCode = "legitimate_interest"
+    owner_id: Id | None = None
+
+
+class PersonPatch(StrictIn):
+    given_name: Text100 | None = None
+    family_name: Text100 | None = None
+    emails: Annotated[list[Contact], Field(max_length=10)] | None = None
+    phones: Annotated[list[Annotated[str, StringConstraints(max_length=40)]], Field(max_length=10)] | None = None
+    job_title: Text150 | None = None
+    preferred_language: LanguageCode | None = None
+    birth_date: date | None = None
+    source: SourceCode | None = None
+    lawful_basis: BasisCode | None = None
+    owner_id: Id | None = None
+    street: Text200 | None = None
+    city: Text100 | None = None
+    county: Text100 | None = None
+    postal_code: Annotated[str, StringConstraints(max_length=20)] | None = None
+    country: Country | None = None
+    version: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="The version you read; if the record changed since, the answer is 409."
+    )
+    reason: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
+class Employer(Schema):
+    affiliation_id: int
+    organization: Ref
+    role: str
+    since: date | None
+    until: date | None
+
+
+class PersonOut(Schema):
+    id: int
+    given_name: str
+    family_name: str
+    emails: list[str]
+    phones: list[str]
+    job_title: str
+    preferred_language: str
+    birth_date: date | None
+    source: str
+    lawful_basis: str
+    status: str
+    owner: Ref | None
+    street: str
+    city: str
+    county: str
+    postal_code: str
+    country: str
+    last_verified_at: datetime | None
+    archived_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class PersonDetailOut(PersonOut):
+    employers: list[Employer]
+
+
+class PersonPage(Schema):
+    items: list[PersonOut]
+    next_cursor: str | None
+    previous_cursor: str | None
+
+
+class PeopleSearchIn(StrictIn):
+    q: Annotated[str, StringConstraints(max_length=200)] = ""
+    organization_id: Id | None = None
+    owner_id: Id | None = None
+    status: PersonStatusCode | None = None
+    archived: StrictBool = False
+    sort: SortName = "name"
+    cursor: Annotated[str, StringConstraints(max_length=500)] | None = None
+    limit: Annotated[int, Field(ge=1, le=100)] = 25
+
+
+class MergeIn(StrictIn):
+    duplicate_id: Id
+    reason: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
+class ReasonIn(StrictIn):
+    reason: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
+class OrganizationIn(AddressFields):
+    name: Text200
+    status: OrganizationStatusCode = "prospect"
+    cui: Annotated[str, StringConstraints(max_length=20)] = ""
+    trade_register_no: Annotated[str, StringConstraints(max_length=40)] = ""
+    industry: Text100 = ""
+    owner_id: Id | None = None
+    team_id: Id | None = None
+
+
+class OrganizationPatch(StrictIn):
+    name: Text200 | None = None
+    status: OrganizationStatusCode | None = None
+    cui: Annotated[str, StringConstraints(max_length=20)] | None = None
+    trade_register_no: Annotated[str, StringConstraints(max_length=40)] | None = None
+    industry: Text100 | None = None
+    owner_id: Id | None = None
+    team_id: Id | None = None
+    street: Text200 | None = None
+    city: Text100 | None = None
+    county: Text100 | None = None
+    postal_code: Annotated[str, StringConstraints(max_length=20)] | None = None
+    country: Country | None = None
+    version: Annotated[int, Field(ge=1)] | None = None
+    reason: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
+class OrganizationOut(Schema):
+    id: int
+    name: str
+    status: str
+    cui: str
+    trade_register_no: str
+    industry: str
+    owner: Ref | None
+    team: Ref | None
+    street: str
+    city: str
+    county: str
+    postal_code: str
+    country: str
+    archived_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class OrganizationPage(Schema):
+    items: list[OrganizationOut]
+    next_cursor: str | None
+    previous_cursor: str | None
+
+
+class OrganizationSearchIn(StrictIn):
+    q: Annotated[str, StringConstraints(max_length=200)] = ""
+    owner_id: Id | None = None
+    status: OrganizationStatusCode | None = None
+    archived: StrictBool = False
+    sort: SortName = "name"
+    cursor: Annotated[str, StringConstraints(max_length=500)] | None = None
+    limit: Annotated[int, Field(ge=1, le=100)] = 25
+
+
+class AffiliationIn(StrictIn):
+    organization_id: Id
+    role: Text150 = ""
+    since: date | None = None
+    until: date | None = None
+
+
+class AffiliationPatch(StrictIn):
+    role: Text150 | None = None
+    since: date | None = None
+    until: date | None = None
+
+
+class AffiliationOut(Schema):
+    id: int
+    person: Ref
+    organization: Ref
+    role: str
+    since: date | None
+    until: date | None
+
+
+class NoteIn(StrictIn):
+    kind: NoteKindCode = "note"
+    occurred_at: datetime | None = None
+    body: Annotated[str, StringConstraints(min_length=1, max_length=10_000)]
+
+
+class NotePatch(StrictIn):
+    kind: NoteKindCode | None = None
+    occurred_at: datetime | None = None
+    body: Annotated[str, StringConstraints(min_length=1, max_length=10_000)] | None = None
+
+
+class NoteOut(Schema):
+    id: int
+    kind: str
+    occurred_at: datetime
+    author: Ref | None
+    body: str
+    person_id: int | None
+    organization_id: int | None
+
+
+class FieldChangeOut(Schema):
+    field: str
+    old: object
+    new: object
+
+
+class EventOut(Schema):
+    id: int
+    occurred_at: datetime
+    actor: str
+    channel: str
+    request_id: str
+    action: str
+    target_type: str
+    target_id: int | None
+    changes: list[FieldChangeOut]
+    reason: str
+
+
+class EventPage(Schema):
+    items: list[EventOut]
+    next_cursor: str | None

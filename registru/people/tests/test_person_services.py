@@ -1,0 +1,148 @@
+"""Person services: each change is validated, versioned and leaves exactly one audit event."""
+
+from __future__ import annotations
+
+import pytest
+
+from registru.audit.models import AuditEvent
+from registru.core.errors import ConflictError, NotInScopeError
+from registru.people import services
+from registru.people.models import Note, Person
+from registru.testing.factories import SETUP, OrganizationFactory, PersonFactory, note_about
+
+pytestmark = pytest.mark.django_db
+
+
+def events(person: Person, action: str) -> list[AuditEvent]:
+    return list(AuditEvent.objects.filter(subject_id=person.pk, action=action).order_by("id"))
+
+
+def test_it_records_who_what_and_how_when_a_person_is_created(cast) -> None:
+    person = services.create_person(
+        {"given_name": "Ana", "family_name": "Pop", "emails": ["Ana.Pop@Firma.RO"], "phones": ["0722 123 456"]},
+        actor=cast.alice,
+    )
+    [event] = events(person, "person.created")
+    assert (event.actor_id, event.actor_label, event.channel, event.request_id) == (
+        cast.alice.pk, "Alice Anghel (alice)", "cli", "test"
+    )
+    assert event.changes["emails"] == [None, ["Ana.Pop@firma.ro"]]
+    assert event.changes["phones"] == [None, ["+40722123456"]]
+    assert event.changes["owner"] == [None, {"id": cast.alice.pk, "label": "Alice Anghel (alice)"}]
+
+
+def test_it_records_only_the_fields_that_changed(cast) -> None:
+    person = cast.andrei_person
+    services.update_person(person, {"job_title": "Contabil", "given_name": person.given_name}, actor=cast.andrei, reason="la cererea clientului")
+    [event] = events(person, "person.updated")
+    assert event.changes == {"job_title": ["", "Contabil"]}
+    assert event.reason == "la cererea clientului"
+
+
+def test_it_writes_no_event_when_nothing_changes(cast) -> None:
+    person = cast.andrei_person
+    services.update_person(person, {"given_name": person.given_name}, actor=cast.andrei)
+    assert events(person, "person.updated") == []
+    assert Person.objects.get(pk=person.pk).version == 1
+
+
+def test_it_refuses_an_update_based_on_a_stale_version(cast) -> None:
+    person = cast.andrei_person
+    services.update_person(person, {"job_title": "Primul"}, actor=cast.andrei, expected_version=1)
+    stale = Person.objects.get(pk=person.pk)
+    with pytest.raises(ConflictError):
+        services.update_person(stale, {"job_title": "Al doilea"}, actor=cast.bob, expected_version=1)
+    assert Person.objects.get(pk=person.pk).job_title == "Primul"
+    assert len(events(person, "person.updated")) == 1
+
+
+def test_it_refuses_a_change_to_a_person_outside_the_actors_scope(cast) -> None:
+    with pytest.raises(NotInScopeError):
+        services.update_person(cast.carol_person, {"job_title": "Intrus"}, actor=cast.alice)
+    assert Person.objects.get(pk=cast.carol_person.pk).job_title == ""
+    assert events(cast.carol_person, "person.updated") == []
+
+
+def test_it_refuses_to_give_a_record_to_another_agent(cast) -> None:
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as error:
+        services.create_person({"given_name": "A", "family_name": "B", "owner": cast.carol.pk}, actor=cast.alice)
+    assert "owner" in error.value.message_dict
+    assert not Person.objects.filter(family_name="B").exists()
+
+
+def test_it_lets_a_manager_give_a_record_to_a_team_member(cast) -> None:
+    person = services.create_person({"given_name": "A", "family_name": "B", "owner": cast.alice.pk}, actor=cast.bob)
+    assert person.owner == cast.alice
+
+
+def test_it_archives_and_restores_with_an_event_each(cast) -> None:
+    person = cast.andrei_person
+    services.archive_person(person, actor=cast.andrei, reason="duplicat")
+    assert Person.objects.get(pk=person.pk).archived_at is not None
+    services.restore_person(person, actor=cast.andrei)
+    assert Person.objects.get(pk=person.pk).archived_at is None
+    assert [e.action for e in AuditEvent.objects.filter(subject_id=person.pk).order_by("id")][-2:] == [
+        "person.archived", "person.restored"
+    ]
+
+
+def test_it_merges_a_duplicate_moving_contacts_employers_and_notes(cast) -> None:
+    primary = cast.alice_person
+    duplicate = PersonFactory(given_name="Ioana", family_name="Stefanescu", emails=["ioana@alt.ro"], owner=cast.alice, job_title="CFO")
+    other_org = OrganizationFactory(owner=cast.alice)
+    services.create_affiliation(duplicate, other_org, {"role": "CFO"}, actor=cast.alice)
+    note = note_about(duplicate)
+
+    services.merge_people(primary, duplicate, actor=cast.alice, reason="aceeași persoană")
+
+    primary.refresh_from_db()
+    duplicate.refresh_from_db()
+    assert "ioana@alt.ro" in primary.emails
+    assert primary.job_title == "CFO"
+    assert set(primary.affiliations.values_list("organization_id", flat=True)) == {cast.alice_org.pk, other_org.pk}
+    assert Note.objects.get(pk=note.pk).person_id == primary.pk
+    assert duplicate.merged_into_id == primary.pk and duplicate.archived_at is not None
+    assert AuditEvent.objects.filter(target_id=note.pk, action="note.updated").count() == 1
+    assert events(duplicate, "person.merged_away")[0].reason == "aceeași persoană"
+
+
+def test_it_refuses_to_merge_a_person_with_itself(cast) -> None:
+    with pytest.raises(ConflictError):
+        services.merge_people(cast.alice_person, cast.alice_person, actor=cast.alice)
+
+
+def test_it_undoes_one_change_as_a_new_change(cast) -> None:
+    person = cast.andrei_person
+    old_phones = list(person.phones)
+    services.update_person(person, {"phones": ["0733 000 111"]}, actor=cast.andrei)
+    [change] = events(person, "person.updated")
+    services.revert_person_change(person, change.pk, actor=cast.andrei)
+    assert Person.objects.get(pk=person.pk).phones == old_phones
+    undo = events(person, "person.updated")[-1]
+    assert undo.reason == f"Undo of change #{change.pk}"
+
+
+def test_it_refuses_to_undo_a_change_that_was_changed_again(cast) -> None:
+    person = cast.andrei_person
+    services.update_person(person, {"job_title": "Unu"}, actor=cast.andrei)
+    [first] = events(person, "person.updated")
+    services.update_person(person, {"job_title": "Doi"}, actor=cast.andrei)
+    with pytest.raises(ConflictError):
+        services.revert_person_change(person, first.pk, actor=cast.andrei)
+    assert Person.objects.get(pk=person.pk).job_title == "Doi"
+
+
+def test_it_keeps_a_deleted_notes_text_in_the_trail(cast) -> None:
+    note = note_about(cast.andrei_person, "Preferă să fie sunat dimineața.")
+    note_id = note.pk
+    services.delete_note(note, actor=cast.andrei)
+    assert not Note.objects.filter(pk=note_id).exists()
+    event = AuditEvent.objects.get(action="note.deleted", target_id=note_id)
+    assert event.changes["body"] == ["Preferă să fie sunat dimineața.", None]
+
+
+def test_it_lets_system_actors_work_without_a_scope(cast) -> None:
+    services.update_person(cast.carol_person, {"job_title": "Actualizat"}, actor=SETUP)
+    assert Person.objects.get(pk=cast.carol_person.pk).job_title == "Actualizat"

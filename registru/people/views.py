@@ -1,0 +1,292 @@
+"""Pages for people. Each view parses the request, calls one selector or service with the
+user as actor, and renders; scope and validation are decided below.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from registru.accounts.roles import Capability
+from registru.audit.presenters import present
+from registru.core.errors import ConflictError, NotInScopeError
+from registru.core.pagination import InvalidCursorError
+from registru.core.scopes import Action
+from registru.core.views import apply_errors, capability_required, optional_int
+from registru.people import selectors, services
+from registru.people.forms import (
+    AffiliationForm,
+    EndAffiliationForm,
+    NoteForm,
+    PeopleFilterForm,
+    PersonForm,
+    ReasonForm,
+)
+from registru.people.models import Affiliation, Person
+
+records_required = capability_required(Capability.BROWSE_RECORDS)
+HISTORY_PAGE_SIZE = 20
+
+
+def _person_or_404(request: HttpRequest, pk: int, action: Action = Action.VIEW) -> Person:
+    try:
+        return selectors.get_person(request.user, pk, action)
+    except Person.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+# --- list ----------------------------------------------------------------------------------
+
+
+@records_required
+@require_http_methods(["GET", "POST"])
+def person_list(request: HttpRequest) -> HttpResponse:
+    """The people list. Searches are POSTed so that names never appear in URLs or logs."""
+    data = request.POST if request.method == "POST" else _get_filters(request)
+    form = PeopleFilterForm(data or None, user=request.user)
+    criteria, sort, cursor = _criteria(form)
+    try:
+        page = selectors.list_people(request.user, criteria, sort=sort, cursor=cursor)
+    except InvalidCursorError:
+        page = selectors.list_people(request.user, criteria, sort=sort)
+    context = {"form": form, "page": page, "criteria": criteria}
+    template = "people/_results.html" if request.htmx else "people/list.html"  # type: ignore[attr-defined]
+    return render(request, template, context)
+
+
+def _get_filters(request: HttpRequest) -> dict[str, Any]:
+    # Links from an organization page pass its id; ids are not personal data.
+    organization = optional_int(request.GET.get("organization"))
+    return {"organization": organization} if organization else {}
+
+
+def _criteria(form: PeopleFilterForm) -> tuple[selectors.PeopleFilter, str, str | None]:
+    if not form.is_bound or not form.is_valid():
+        return selectors.PeopleFilter(), "name", None
+    data = form.cleaned_data
+    criteria = selectors.PeopleFilter(
+        query=data["q"],
+        organization_id=data["organization"],
+        owner_id=data["owner"].pk if data["owner"] else None,
+        status=data["status"],
+        archived=data["archived"],
+    )
+    return criteria, data["sort"] or "name", data["cursor"] or None
+
+
+# --- detail, create, edit -----------------------------------------------------------------
+
+
+@records_required
+def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        person = selectors.person_detail(request.user, pk)
+    except Person.DoesNotExist as exc:
+        raise Http404 from exc
+    context = {
+        "person": person,
+        "note_form": NoteForm(),
+        "affiliation_form": AffiliationForm(),
+        "tab": "details",
+    }
+    return render(request, "people/detail.html", context)
+
+
+@records_required
+def person_history(request: HttpRequest, pk: int) -> HttpResponse:
+    person = _person_or_404(request, pk)
+    events = selectors.person_history(request.user, person)
+    page = Paginator(events, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"person": person, "page": page, "events": [present(e) for e in page], "tab": "history"}
+    return render(request, "people/history.html", context)
+
+
+@records_required
+@require_http_methods(["GET", "POST"])
+def person_create(request: HttpRequest) -> HttpResponse:
+    form = PersonForm(request.POST or None, user=request.user, initial={"owner": request.user})
+    contacts = _contacts_from(request) if request.method == "POST" else {"emails": [], "phones": []}
+    if request.method == "POST" and form.is_valid():
+        try:
+            person = services.create_person(
+                _person_data(form, contacts), actor=request.user, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("%(name)s was added.") % {"name": person.full_name})
+            return redirect("people:detail", pk=person.pk)
+    return render(request, "people/form.html", {"form": form, "contacts": contacts, "person": None})
+
+
+@records_required
+@require_http_methods(["GET", "POST"])
+def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    person = _person_or_404(request, pk, Action.CHANGE)
+    initial = {name: getattr(person, name) for name in PersonForm.base_fields if hasattr(person, name)}
+    initial["version"] = person.version
+    form = PersonForm(request.POST or None, user=request.user, initial=initial)
+    contacts = _contacts_from(request) if request.method == "POST" else {"emails": person.emails, "phones": person.phones}
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_person(
+                person, _person_data(form, contacts), actor=request.user,
+                expected_version=form.cleaned_data["version"], reason=form.cleaned_data["reason"],
+            )  # fmt: skip
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        except ConflictError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Changes saved."))
+            return redirect("people:detail", pk=person.pk)
+    return render(request, "people/form.html", {"form": form, "contacts": contacts, "person": person})
+
+
+def _contacts_from(request: HttpRequest) -> dict[str, list[str]]:
+    """Emails and phones come as repeated inputs; the one marked primary goes first."""
+    contacts = {}
+    for kind in ("emails", "phones"):
+        values = [value for value in request.POST.getlist(kind) if value.strip()]
+        primary = optional_int(request.POST.get(f"primary_{kind}"))
+        if primary is not None and 0 < primary < len(values):
+            values.insert(0, values.pop(primary))
+        contacts[kind] = values
+    return contacts
+
+
+def _person_data(form: PersonForm, contacts: dict[str, list[str]]) -> dict[str, Any]:
+    data = {name: value for name, value in form.cleaned_data.items() if name not in ("version", "reason")}
+    data["birth_date"] = data["birth_date"] or None
+    return data | contacts
+
+
+# --- archive, restore, merge, revert --------------------------------------------------------
+
+
+@records_required
+@require_POST
+def person_archive(request: HttpRequest, pk: int) -> HttpResponse:
+    person = _person_or_404(request, pk, Action.CHANGE)
+    form = ReasonForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    services.archive_person(person, actor=request.user, reason=reason)
+    messages.success(request, _("%(name)s was archived.") % {"name": person.full_name}, extra_tags=f"undo:{reverse('people:restore', args=[pk])}")
+    return redirect("people:list")
+
+
+@records_required
+@require_POST
+def person_restore(request: HttpRequest, pk: int) -> HttpResponse:
+    person = _person_or_404(request, pk, Action.CHANGE)
+    services.restore_person(person, actor=request.user)
+    messages.success(request, _("%(name)s was restored.") % {"name": person.full_name})
+    return redirect("people:detail", pk=pk)
+
+
+@records_required
+@require_POST
+def person_revert(request: HttpRequest, pk: int, event_id: int) -> HttpResponse:
+    """Undo one change from the History tab, as a new change that names the one it undoes."""
+    person = _person_or_404(request, pk, Action.CHANGE)
+    try:
+        services.revert_person_change(person, event_id, actor=request.user)
+    except ConflictError as exc:
+        messages.error(request, exc.message)
+    except ObjectDoesNotExist as exc:
+        raise Http404 from exc
+    else:
+        messages.success(request, _("The change was undone."))
+    return redirect("people:history", pk=pk)
+
+
+# --- notes and affiliations ----------------------------------------------------------------
+
+
+@records_required
+@require_POST
+def note_add(request: HttpRequest, pk: int) -> HttpResponse:
+    person = _person_or_404(request, pk, Action.CHANGE)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        try:
+            services.create_note(form.cleaned_data, actor=request.user, person=person)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Note added."))
+    else:
+        messages.error(request, _("The note was not saved: %(errors)s") % {"errors": " ".join(m for e in form.errors.values() for m in e)})
+    return redirect(reverse("people:detail", args=[pk]) + "#notes")
+
+
+@records_required
+@require_POST
+def affiliation_add(request: HttpRequest, pk: int) -> HttpResponse:
+    person = _person_or_404(request, pk, Action.CHANGE)
+    form = AffiliationForm(request.POST)
+    if form.is_valid():
+        data = {key: form.cleaned_data[key] for key in ("role", "since", "until")}
+        try:
+            organization = selectors.get_organization(request.user, form.cleaned_data["organization"], Action.CHANGE)
+            services.create_affiliation(person, organization, data, actor=request.user)
+        except (ObjectDoesNotExist, NotInScopeError):
+            messages.error(request, _("Choose an organization from the list."))
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Employer added."))
+    else:
+        messages.error(request, " ".join(m for e in form.errors.values() for m in e))
+    return redirect(reverse("people:detail", args=[pk]) + "#employers")
+
+
+@records_required
+@require_POST
+def affiliation_end(request: HttpRequest, pk: int, affiliation_id: int) -> HttpResponse:
+    person = _person_or_404(request, pk, Action.CHANGE)
+    affiliation = _affiliation_or_404(person, affiliation_id)
+    form = EndAffiliationForm(request.POST)
+    if form.is_valid():
+        try:
+            services.update_affiliation(affiliation, {"until": form.cleaned_data["until"]}, actor=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+    else:
+        messages.error(request, " ".join(m for e in form.errors.values() for m in e))
+    return redirect(reverse("people:detail", args=[pk]) + "#employers")
+
+
+@records_required
+@require_POST
+def affiliation_delete(request: HttpRequest, pk: int, affiliation_id: int) -> HttpResponse:
+    person = _person_or_404(request, pk, Action.CHANGE)
+    affiliation = _affiliation_or_404(person, affiliation_id)
+    services.delete_affiliation(affiliation, actor=request.user)
+    messages.success(request, _("Employer removed."))
+    return redirect(reverse("people:detail", args=[pk]) + "#employers")
+
+
+def _affiliation_or_404(person: Person, affiliation_id: int) -> Affiliation:
+    try:
+        return person.affiliations.select_related("organization").get(pk=affiliation_id)
+    except Affiliation.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+@records_required
+@require_POST
+def organization_picker(request: HttpRequest) -> HttpResponse:
+    """Type-ahead for choosing an employer: up to ten of the user's organizations."""
+    query = request.POST.get("organization_query", "")[:200]
+    criteria = selectors.OrganizationFilter(query=query)
+    organizations = selectors.filter_organizations(request.user, criteria).order_by("name")[:10] if query.strip() else []
+    return render(request, "people/_organization_choices.html", {"organizations": organizations, "query": query})
