@@ -51,7 +51,7 @@ class AddressMixin(forms.Form):
 
 
 class OwnerMixin(forms.Form):
-    owner = forms.ModelChoiceField(label=_("Owner"), queryset=None, required=False)  # type: ignore[arg-type]
+    owner = forms.ModelChoiceField(label=_("Owner"), queryset=None, empty_label=None)  # type: ignore[arg-type]
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -76,10 +76,12 @@ class Organization(AuditedModel, Address):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     version = models.PositiveIntegerField(default=1)
+    # Lower case without diacritics: sorting and searching by name, whatever the spelling.
+    sort_key = models.CharField(max_length=200, editable=False, default="")
 
     # Organizations are mostly business data; the address of a one-person firm is not.
     PII: ClassVar[dict[str, PIIClass]] = RECORD_FIELDS | {
-        "name": PRO, "status": N, "cui": PRO, "trade_register_no": PRO, "industry": N,
+        "name": PRO, "sort_key": PRO, "status": N, "cui": PRO, "trade_register_no": PRO, "industry": N,
         "team": N, "street": CONTACT, "city": CONTACT, "county": CONTACT,
         "postal_code": CONTACT, "country": N,
     }  # fmt: skip
@@ -89,11 +91,11 @@ class Organization(AuditedModel, Address):
     )  # fmt: skip
 
     class Meta:
-        ordering = ["name", "id"]
+        ordering = ["sort_key", "id"]
         verbose_name = _("organization")
         verbose_name_plural = _("organizations")
         indexes = [
-            models.Index(fields=["name", "id"], name="org_name_idx"),
+            models.Index(fields=["sort_key", "id"], name="org_sort_idx"),
             models.Index(fields=["cui"], name="org_cui_idx"),
         ]
 

@@ -24,8 +24,8 @@ PEOPLE_SORTS: dict[str, Sort] = {
     "updated": Sort("updated_at", descending=True),
 }
 ORGANIZATION_SORTS: dict[str, Sort] = {
-    "name": Sort("name"),
-    "-name": Sort("name", descending=True),
+    "name": Sort("sort_key"),
+    "-name": Sort("sort_key", descending=True),
     "newest": Sort("created_at", descending=True),
     "oldest": Sort("created_at"),
     "updated": Sort("updated_at", descending=True),
@@ -124,12 +124,12 @@ def filter_organizations(user: Any, criteria: OrganizationFilter) -> QuerySet[Or
 
 
 def _search_organizations(organizations: QuerySet[Organization], query: str) -> QuerySet[Organization]:
-    # Organizations number in the thousands, not millions: a plain substring filter is enough.
-    term = query.strip()[: search.MAX_QUERY_LENGTH]
-    digits = term.upper().removeprefix("RO")
+    # Organizations number in the thousands, not millions: a substring filter is enough.
+    term = search.normalize(query[: search.MAX_QUERY_LENGTH])
+    digits = term.upper().removeprefix("RO").replace(" ", "")
     if digits.isdigit():
         return organizations.filter(cui__contains=digits)
-    return organizations.filter(name__icontains=term)
+    return organizations.filter(sort_key__contains=term)
 
 
 def list_organizations(

@@ -59,11 +59,12 @@ def ensure_in_scope(actor: Any, instance: Model) -> None:
 def _check_owner(actor: Any, owner: Any) -> None:
     if not _is_user(actor) or actor.can(Capability.ASSIGN_ANY_OWNER):
         return
-    if owner is None or owner == actor:
+    if owner is not None and owner == actor:
         return
     if actor.can(Capability.ASSIGN_TEAM_OWNER) and actor.team_id and owner.team_id == actor.team_id:
         return
-    raise ValidationError({"owner": [_("You cannot give records to this user.")]})
+    message = _("Choose an owner.") if owner is None else _("You cannot give records to this user.")
+    raise ValidationError({"owner": [message]})
 
 
 def _ensure_may_create(actor: Any) -> None:
@@ -246,7 +247,7 @@ def create_organization(data: dict[str, Any], *, actor: Any, reason: str = "") -
     if "team" not in cleaned and cleaned.get("owner") is not None:
         cleaned["team"] = cleaned["owner"].team
     _check_duplicate_tax_id(actor, cleaned.get("cui", ""))
-    organization = Organization.objects.create(**cleaned)
+    organization = Organization.objects.create(**cleaned, sort_key=search.normalize(cleaned["name"]))
     changes = {name: (None, audit_value(value)) for name, value in cleaned.items() if value not in ("", None)}
     record(A.ORGANIZATION_CREATED, actor=actor, target=organization, changes=changes, reason=reason)
     return organization
@@ -271,7 +272,10 @@ def update_organization(
     changes = _changes(organization, cleaned)
     if not changes:
         return organization
-    _compare_and_set(organization, {name: cleaned[name] for name in changes}, expected_version)
+    values = {name: cleaned[name] for name in changes}
+    if "name" in values:
+        values["sort_key"] = search.normalize(values["name"])
+    _compare_and_set(organization, values, expected_version)
     record(A.ORGANIZATION_UPDATED, actor=actor, target=organization, changes=changes, reason=reason)
     if "name" in changes:
         search.reindex(organization.affiliations.values_list("person_id", flat=True))

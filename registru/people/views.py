@@ -288,5 +288,5 @@ def organization_picker(request: HttpRequest) -> HttpResponse:
     """Type-ahead for choosing an employer: up to ten of the user's organizations."""
     query = request.POST.get("organization_query", "")[:200]
     criteria = selectors.OrganizationFilter(query=query)
-    organizations = selectors.filter_organizations(request.user, criteria).order_by("name")[:10] if query.strip() else []
+    organizations = selectors.filter_organizations(request.user, criteria).order_by("sort_key")[:10] if query.strip() else []
     return render(request, "people/_organization_choices.html", {"organizations": organizations, "query": query})

@@ -41,7 +41,8 @@ class Endpoint:
 
 
 def person_form(cast: Any) -> dict[str, Any]:
-    return {"given_name": "Schimbat", "family_name": "Nume", "preferred_language": "ro", "source": "other", "lawful_basis": "consent", "country": "RO"}
+    return {"given_name": "Schimbat", "family_name": "Nume", "preferred_language": "ro", "source": "other",
+            "lawful_basis": "consent", "country": "RO", "owner": cast.andrei.pk}  # fmt: skip
 
 
 ENDPOINTS = [
@@ -54,7 +55,7 @@ ENDPOINTS = [
     Endpoint("page person note", "post", "/people/{person}/notes/", lambda c: {"kind": "call", "body": "x"}),
     Endpoint("page organization", "get", "/organizations/{org}/"),
     Endpoint("page organization history", "get", "/organizations/{org}/history/"),
-    Endpoint("page organization edit", "post", "/organizations/{org}/edit/", lambda c: {"name": "Alt nume", "status": "customer", "country": "RO"}),
+    Endpoint("page organization edit", "post", "/organizations/{org}/edit/", lambda c: {"name": "Alt nume", "status": "customer", "country": "RO", "owner": c.carol.pk}),
     Endpoint("page organization archive", "post", "/organizations/{org}/archive/"),
     Endpoint("page organization note", "post", "/organizations/{org}/notes/", lambda c: {"kind": "call", "body": "x"}),
     Endpoint("api person", "get", "/api/v1/people/{person}", api=True),

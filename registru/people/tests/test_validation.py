@@ -98,7 +98,7 @@ def test_it_shows_form_errors_inline_and_saves_nothing(cast, client_for) -> None
     response = client_for(cast.alice).post(
         "/people/new/",
         {"given_name": "Ana", "family_name": "Pop", "emails": ["ana@"], "phones": ["0722 123 456"],
-         "preferred_language": "ro", "source": "other", "lawful_basis": "consent", "country": "RO"},
+         "preferred_language": "ro", "source": "other", "lawful_basis": "consent", "country": "RO", "owner": cast.alice.pk},
     )  # fmt: skip
     assert response.status_code == 200
     assert "is not a valid email address" in response.content.decode()

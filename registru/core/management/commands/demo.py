@@ -51,8 +51,10 @@ GIVEN = ("Ioana", "Andreea", "Mihai", "Ștefan", "Raluca", "Tudor", "Bianca", "R
          "Ovidiu", "Iuliana", "Sorin", "Alexandra", "Cristian", "Elena", "Vlad", "Anca", "Gheorghe")  # fmt: skip
 FAMILY = ("Popescu", "Ionescu", "Stănescu", "Dumitru", "Țurcanu", "Munteanu", "Constantinescu",
           "Gheorghiu", "Rădulescu", "Niculescu", "Băluță", "Șerban", "Lungu", "Mocanu", "Oprea")  # fmt: skip
-FOREIGN = (("Anna", "Müller", "de"), ("Lukas", "Schröder", "de"), ("Camille", "Lefèvre", "fr"),
-           ("Julien", "Moreau", "fr"), ("Emma", "Wright", "uk"))  # fmt: skip
+FOREIGN = {
+    "DE": (("Anna", "Müller"), ("Lukas", "Schröder"), ("Jürgen", "Weiß")),
+    "FR": (("Camille", "Lefèvre"), ("Julien", "Moreau"), ("Hélène", "Girard")),
+}
 TITLES = ("Director general", "Director financiar", "Manager achiziții", "Contabil șef",
           "Head of Procurement", "Office manager", "Inginer", "Director vânzări")  # fmt: skip
 
@@ -135,15 +137,17 @@ class Command(BaseCommand):
         return created
 
     def _person_data(self, rng: random.Random, index: int, organization: Organization) -> dict[str, Any]:
-        if organization.country != "RO":
-            given, family, tld = FOREIGN[index % len(FOREIGN)]
-            phone = "+49 40 " + str(rng.randrange(1000000, 9999999)) if tld == "de" else "+33 4 72 " + f"{rng.randrange(10, 99)} {rng.randrange(10, 99)} {rng.randrange(10, 99)}"
+        if organization.country in FOREIGN:
+            given, family = rng.choice(FOREIGN[organization.country])
+            tld = organization.country.lower()
+            digits = rng.randrange(1000000, 9999999)
+            phone = f"+49 40 {digits}" if tld == "de" else f"+33 4 72 {str(digits)[:6]}"
             language = "en"
         else:
             given, family, tld = rng.choice(GIVEN), rng.choice(FAMILY), "ro"
             phone = f"07{rng.choice('2345')}{rng.randrange(1000000, 9999999)}"
             language = "ro"
-        domain = ascii_slug(organization.name.split()[0]) + f".{tld if tld != 'uk' else 'co.uk'}"
+        domain = ascii_slug(organization.name.split()[0]) + f".{tld}"
         return {
             "given_name": given,
             "family_name": family,

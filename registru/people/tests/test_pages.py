@@ -1,0 +1,146 @@
+"""The people and organization pages, as a logged-in user uses them."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from registru.audit.models import AuditEvent
+from registru.people.models import Organization, Person
+from registru.testing.factories import PersonFactory
+
+pytestmark = pytest.mark.django_db
+
+PERSON_FORM = {
+    "given_name": "Ana", "family_name": "Dobre", "emails": ["ana@dobre.ro", "ana.personal@mail.ro"],
+    "primary_emails": "1", "phones": ["0744 111 222", ""], "preferred_language": "ro",
+    "source": "business_card", "lawful_basis": "legitimate_interest", "country": "RO",
+}  # fmt: skip
+
+
+def test_it_sends_anonymous_visitors_to_the_login_page(cast) -> None:
+    response = Client().get("/people/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
+
+
+def test_it_creates_a_person_from_the_form_with_the_chosen_primary_email(cast, client_for) -> None:
+    response = client_for(cast.alice).post("/people/new/", PERSON_FORM | {"owner": cast.alice.pk})
+    person = Person.objects.get(family_name="Dobre")
+    assert response.status_code == 302 and response["Location"] == f"/people/{person.pk}/"
+    assert person.emails == ["ana.personal@mail.ro", "ana@dobre.ro"]
+    assert person.phones == ["+40744111222"]
+    assert AuditEvent.objects.get(subject_id=person.pk, action="person.created").channel == "ui"
+
+
+def test_it_edits_a_person_and_shows_the_change_in_history(cast, client_for) -> None:
+    client = client_for(cast.andrei)
+    person = cast.andrei_person
+    form = PERSON_FORM | {"given_name": person.given_name, "family_name": person.family_name, "version": person.version, "owner": cast.andrei.pk,
+                          "phones": ["0755 999 888"], "primary_emails": "0", "reason": "a sunat clientul"}  # fmt: skip
+    assert client.post(f"/people/{person.pk}/edit/", form).status_code == 302
+    history = client.get(f"/people/{person.pk}/history/").content.decode()
+    assert "+40755999888" in history
+    assert "a sunat clientul" in history
+    assert "via web" in history
+
+
+def test_it_shows_a_conflict_instead_of_overwriting_a_newer_edit(cast, client_for) -> None:
+    client = client_for(cast.andrei)
+    person = cast.andrei_person
+    form = PERSON_FORM | {"given_name": "Primul", "family_name": person.family_name, "version": 1, "owner": cast.andrei.pk}
+    client.post(f"/people/{person.pk}/edit/", form)
+    response = client.post(f"/people/{person.pk}/edit/", form | {"given_name": "Al doilea"})
+    assert response.status_code == 200
+    assert "Someone else changed this record" in response.content.decode()
+    assert Person.objects.get(pk=person.pk).given_name == "Primul"
+
+
+def test_it_searches_with_a_post_and_renders_only_the_results_for_htmx(cast, client_for) -> None:
+    response = client_for(cast.dora).post("/people/", {"q": "turcanu"}, headers={"HX-Request": "true"})
+    content = response.content.decode()
+    assert "Țurcanu" in content and "Ștefănescu" not in content
+    assert "<html" not in content
+
+
+def test_it_filters_people_by_organization_from_a_link(cast, client_for) -> None:
+    response = client_for(cast.dora).get(f"/people/?organization={cast.carol_org.pk}")
+    content = response.content.decode()
+    assert "Țurcanu" in content and "Ștefănescu" not in content
+
+
+def test_it_pages_the_people_list(cast, client_for) -> None:
+    for index in range(30):
+        PersonFactory(family_name=f"Lista{index:02d}", owner=cast.andrei)
+    client = client_for(cast.andrei)
+    first = client.get("/people/")
+    assert first.context["page"].next_cursor
+    second = client.post("/people/", {"cursor": first.context["page"].next_cursor, "sort": "name"})
+    names = [p.family_name for p in second.context["page"].items]
+    assert names and not set(names) & {p.family_name for p in first.context["page"].items}
+
+
+def test_it_archives_with_an_undo_and_restores(cast, client_for) -> None:
+    client = client_for(cast.andrei)
+    person = cast.andrei_person
+    response = client.post(f"/people/{person.pk}/archive/", follow=True)
+    assert f"/people/{person.pk}/restore/" in response.content.decode()  # the Undo button
+    assert Person.objects.get(pk=person.pk).archived_at is not None
+    client.post(f"/people/{person.pk}/restore/")
+    assert Person.objects.get(pk=person.pk).archived_at is None
+
+
+def test_it_undoes_a_change_from_history(cast, client_for) -> None:
+    client = client_for(cast.andrei)
+    person = cast.andrei_person
+    client.post(f"/people/{person.pk}/edit/", PERSON_FORM | {"given_name": "Greșit", "family_name": person.family_name, "version": 1, "owner": cast.andrei.pk})
+    event = AuditEvent.objects.filter(subject_id=person.pk, action="person.updated").latest("id")
+    client.post(f"/people/{person.pk}/history/{event.pk}/revert/")
+    assert Person.objects.get(pk=person.pk).given_name == "Mihai"
+
+
+def test_it_adds_notes_and_employers_from_the_person_page(cast, client_for) -> None:
+    client = client_for(cast.alice)
+    person = cast.alice_person
+    client.post(f"/people/{person.pk}/notes/", {"kind": "meeting", "body": "Întâlnire la sediu."})
+    picker = client.post("/people/pick-organization/", {"organization_query": "țesăt"})
+    assert "Țesătoria Mureșul SRL" in picker.content.decode()
+    other = Organization.objects.get(name="Construcții Someș SA")
+    client.post(f"/people/{person.pk}/employers/", {"organization": other.pk, "role": "Consultant"})  # not alice's
+    page = client.get(f"/people/{person.pk}/").content.decode()
+    assert "Întâlnire la sediu." in page
+    assert "Consultant" not in page
+    assert person.affiliations.count() == 1
+
+
+def test_it_creates_an_organization_and_refuses_a_duplicate_cui_in_scope(cast, client_for) -> None:
+    client = client_for(cast.alice)
+    form = {"name": "Brutăria Nouă SRL", "status": "prospect", "cui": "RO 185 472 90", "country": "RO", "owner": cast.alice.pk}
+    assert client.post("/organizations/new/", form).status_code == 302
+    assert Organization.objects.get(name="Brutăria Nouă SRL").cui == "RO18547290"
+    again = client.post("/organizations/new/", form | {"name": "Copie SRL", "cui": "18547290"})
+    assert "already has this tax id" in again.content.decode()
+    assert not Organization.objects.filter(name="Copie SRL").exists()
+
+
+def test_it_does_not_reveal_a_duplicate_cui_outside_the_scope(cast, client_for) -> None:
+    form = {"status": "prospect", "cui": "18547290", "country": "RO"}
+    client_for(cast.carol).post("/organizations/new/", form | {"name": "A SRL", "owner": cast.carol.pk})
+    response = client_for(cast.alice).post("/organizations/new/", form | {"name": "B SRL", "owner": cast.alice.pk})
+    assert response.status_code == 302
+
+
+def test_it_lists_only_visible_people_on_an_organization_page(cast, client_for) -> None:
+    hidden = PersonFactory(given_name="Ascuns", family_name="Vechi", owner=cast.carol)
+    from registru.people import services
+    from registru.testing.factories import SETUP
+
+    services.create_affiliation(hidden, cast.alice_org, {"since": "2010-01-01", "until": "2012-01-01"}, actor=SETUP)
+    page = client_for(cast.alice).get(f"/organizations/{cast.alice_org.pk}/").content.decode()
+    assert "Ștefănescu" in page and "Ascuns" not in page
+
+
+def test_it_marks_every_personal_page_no_store(cast, client_for) -> None:
+    client = client_for(cast.alice)
+    for url in ("/people/", f"/people/{cast.alice_person.pk}/", f"/people/{cast.alice_person.pk}/history/", "/account/"):
+        assert client.get(url)["Cache-Control"] == "no-store", url
