@@ -24,9 +24,6 @@ from registru.testing.factories import (
     UserFactory,
 )
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright under the live server
-
-
 @pytest.fixture(autouse=True)
 def _english_and_fast(settings: Any) -> None:
     settings.LANGUAGE_CODE = "en"

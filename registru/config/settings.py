@@ -204,7 +204,7 @@ LANGUAGE_COOKIE_SAMESITE = "Lax"
 SECURE_SSL_REDIRECT = PRODUCTION and env_bool("REGISTRU_SSL_REDIRECT", default=True)
 SECURE_HSTS_SECONDS = env_int("REGISTRU_HSTS_SECONDS", 31_536_000) if PRODUCTION else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
-SECURE_HSTS_PRELOAD = PRODUCTION and env_bool("REGISTRU_HSTS_PRELOAD", default=False)
+SECURE_HSTS_PRELOAD = PRODUCTION and env_bool("REGISTRU_HSTS_PRELOAD", default=True)
 if env_bool("REGISTRU_BEHIND_PROXY", default=PRODUCTION):
     # The TLS proxy in front (docs/deployment.md) must set this header and strip it from
     # client requests; otherwise a client could claim HTTPS.

@@ -28,7 +28,13 @@ MAX_QUERY_LENGTH = 200
 def normalize(text: str) -> str:
     """Lower case without diacritics: "Ștefănescu" and "stefanescu" are found alike."""
     decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
+    # Combining marks go (diacritics); so do control characters and lone surrogates, which
+    # no name contains and which SQLite and PostgreSQL refuse in a query string.
+    stripped = "".join(
+        char
+        for char in decomposed
+        if not unicodedata.combining(char) and unicodedata.category(char) not in ("Cc", "Cs")
+    )
     return " ".join(stripped.casefold().split())
 
 

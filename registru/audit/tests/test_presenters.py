@@ -1,0 +1,38 @@
+"""The History tab reads like sentences: who changed what, from what to what, how and when."""
+
+from __future__ import annotations
+
+import pytest
+
+from registru.audit.models import AuditEvent
+from registru.audit.presenters import present
+from registru.people import services
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_names_the_actor_the_field_and_both_values(cast) -> None:
+    services.update_person(cast.andrei_person, {"phones": ["0744 555 666"], "lawful_basis": "contract"}, actor=cast.bob)
+    view = present(AuditEvent.objects.filter(action="person.updated").latest("id"))
+    assert view.actor == "Bob Barbu (bob)"
+    assert view.verb == "changed the person"
+    assert view.channel == "command line"
+    changes = {change.label: (change.old, change.new) for change in view.changes}
+    assert changes["phones"][1] == "+40744555666"
+    assert changes["lawful basis"] == ("Legitimate interest", "Contract")
+
+
+def test_it_shows_related_records_by_their_label(cast) -> None:
+    services.update_person(cast.andrei_person, {"owner": cast.alice.pk}, actor=cast.bob)
+    view = present(AuditEvent.objects.filter(action="person.updated").latest("id"))
+    [change] = view.changes
+    assert (change.label, change.new) == ("owner", "Alice Anghel (alice)")
+
+
+def test_it_keeps_the_actor_label_after_the_account_is_gone(cast) -> None:
+    services.update_person(cast.andrei_person, {"job_title": "X"}, actor=cast.andrei)
+    event = AuditEvent.objects.filter(action="person.updated").latest("id")
+    from registru.accounts.models import User
+
+    User.objects.filter(pk=cast.andrei.pk).update(username="renamed")
+    assert present(AuditEvent.objects.get(pk=event.pk)).actor == "andrei"

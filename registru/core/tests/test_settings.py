@@ -1,0 +1,78 @@
+"""Settings come from the environment; production mode passes Django's deploy checks."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+REGISTRU = str(Path(sys.executable).with_name("registru"))
+
+
+def registru(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    clean = {key: value for key, value in os.environ.items() if not key.startswith(("REGISTRU_", "DATABASE_URL", "DJANGO_"))}
+    return subprocess.run([REGISTRU, *args], env=clean | env, cwd=cwd, capture_output=True, text=True, timeout=120, check=False)
+
+
+def production_env(tmp_path: Path) -> dict[str, str]:
+    return {
+        "REGISTRU_ENV": "production",
+        "REGISTRU_SECRET_KEY": secrets.token_urlsafe(60),
+        "REGISTRU_ALLOWED_HOSTS": "crm.firma.ro",
+        "REGISTRU_DATA_DIR": str(tmp_path),
+    }
+
+
+def test_it_passes_the_deploy_checks_in_production_mode_with_no_warning(tmp_path: Path) -> None:
+    result = registru("check", "--deploy", "--fail-level", "WARNING", env=production_env(tmp_path), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues (0 silenced)" in result.stdout
+
+
+def test_it_refuses_to_start_in_production_without_a_secret_key(tmp_path: Path) -> None:
+    env = production_env(tmp_path)
+    del env["REGISTRU_SECRET_KEY"]
+    result = registru("check", env=env, cwd=tmp_path)
+    assert result.returncode != 0
+    assert "REGISTRU_SECRET_KEY" in result.stderr
+
+
+def test_it_reads_secrets_from_files(tmp_path: Path) -> None:
+    key_file = tmp_path / "key"
+    key_file.write_text(secrets.token_urlsafe(60))
+    env = production_env(tmp_path)
+    del env["REGISTRU_SECRET_KEY"]
+    env["REGISTRU_SECRET_KEY_FILE"] = str(key_file)
+    assert registru("check", "--deploy", env=env, cwd=tmp_path).returncode == 0
+
+
+def show(setting: str, env: dict[str, str], cwd: Path) -> str:
+    code = f"from django.conf import settings; print(repr({setting}))"
+    result = registru("shell", "--no-imports", "-c", code, env=env, cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_it_keeps_data_in_the_data_directory_by_default(tmp_path: Path) -> None:
+    env = {"REGISTRU_DATA_DIR": str(tmp_path)}
+    assert show("settings.DATABASES['default']['NAME']", env, tmp_path) == repr(str(tmp_path / "registru.sqlite3"))
+    assert "SqliteHuey" in show("settings.HUEY['huey_class']", env, tmp_path)
+    assert "synchronous=FULL" in show("settings.DATABASES['default']['OPTIONS']['init_command']", env, tmp_path)
+
+
+def test_it_switches_to_postgresql_and_redis_by_setting(tmp_path: Path) -> None:
+    env = {
+        "REGISTRU_DATA_DIR": str(tmp_path),
+        "DATABASE_URL": "postgres://registru@db.internal:5432/registru",
+        "REGISTRU_QUEUE_URL": "redis://cache.internal:6379/2",
+    }
+    assert show("settings.DATABASES['default']['ENGINE']", env, tmp_path) == "'django.db.backends.postgresql'"
+    assert "RedisHuey" in show("settings.HUEY['huey_class']", env, tmp_path)
+
+
+def test_it_rejects_a_queue_url_it_does_not_understand(tmp_path: Path) -> None:
+    result = registru("check", env={"REGISTRU_DATA_DIR": str(tmp_path), "REGISTRU_QUEUE_URL": "amqp://x"}, cwd=tmp_path)
+    assert result.returncode != 0
+    assert "REGISTRU_QUEUE_URL" in result.stderr

@@ -1,0 +1,90 @@
+"""Search by name, email, phone or employer, from the index, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from registru.people import services
+from registru.people.models import Person
+from registru.people.search import normalize
+from registru.people.selectors import PeopleFilter, filter_people
+from registru.testing.factories import SETUP, PersonFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def found(user, query: str) -> set[str]:
+    return set(filter_people(user, PeopleFilter(query=query)).values_list("family_name", flat=True))
+
+
+@pytest.fixture
+def people(cast):
+    PersonFactory(given_name="Ștefan", family_name="Țăranu", emails=["stefan@agro-baragan.ro"], phones=["0722 111 222"], owner=cast.dora)
+    PersonFactory(given_name="Ana", family_name="Popa", emails=["ana.popa@firma.ro"], phones=["+49 40 1234567"], owner=cast.dora)
+    PersonFactory(given_name="Ana", family_name="Popovici", emails=["contact@100%_real.ro".replace("%_", "")], owner=cast.dora)
+    return cast
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("taranu", {"Țăranu"}),
+        ("ȚĂRANU", {"Țăranu"}),
+        ("stefan taranu", {"Țăranu"}),
+        ("popa", {"Popa"}),
+        ("pop", {"Popa", "Popovici"}),
+        ("agro-baragan", {"Țăranu"}),
+        ("0722 111 222", {"Țăranu"}),
+        ("0722111222", {"Țăranu"}),
+        ("+40 722 111 222", {"Țăranu"}),
+        ("1234567", {"Popa"}),
+        ("mureșul", {"Ștefănescu"}),  # the employer's name
+        ("po", {"Popa", "Popovici"}),  # too short for trigrams: a family-name prefix
+        ("nimeni", set()),
+    ],
+)
+def test_it_finds_people(people, query: str, expected: set[str]) -> None:
+    assert found(people.dora, query) == expected
+
+
+@pytest.mark.parametrize("query", ['"', "pop AND", "pop OR ana", "NEAR(pop)", "pop*", "%", "_", "\\", "100%", "a'b", "'; DROP TABLE x; --"])
+def test_it_treats_operators_and_wildcards_as_plain_text(people, query: str) -> None:
+    assert found(people.dora, query) <= {"Popa", "Popovici", "Țăranu", "Ștefănescu", "Rădulescu", "Țurcanu"}
+    if "%" in query or query == "_":
+        assert found(people.dora, query) == set()
+
+
+def test_it_searches_only_within_the_users_scope(people) -> None:
+    assert found(people.alice, "a") <= {"Ștefănescu"}
+    assert found(people.alice, "turcanu") == set()
+
+
+def test_it_follows_an_employer_rename(people) -> None:
+    services.update_organization(people.alice_org, {"name": "Textile Ardeal SA"}, actor=SETUP)
+    assert found(people.dora, "ardeal") == {"Ștefănescu"}
+    assert found(people.dora, "muresul") == set()
+
+
+def test_it_forgets_an_employer_when_the_affiliation_ends(people) -> None:
+    [affiliation] = people.alice_person.affiliations.all()
+    services.update_affiliation(affiliation, {"since": "2015-01-01", "until": "2016-01-01"}, actor=SETUP)
+    assert found(people.dora, "muresul") == set()
+
+
+def test_it_follows_a_contact_change(people) -> None:
+    person = Person.objects.get(family_name="Popa")
+    services.update_person(person, {"emails": ["noua@adresa.ro"]}, actor=SETUP)
+    assert found(people.dora, "adresa.ro") == {"Popa"}
+    assert found(people.dora, "ana.popa@firma") == set()
+
+
+def test_it_normalises_case_and_diacritics() -> None:
+    assert normalize("  Ștefănescu-Țurcanu  ÎNCEPE ") == "stefanescu-turcanu incepe"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(max_size=40))
+def test_it_never_fails_on_arbitrary_text(people, text: str) -> None:
+    found(people.dora, text)
