@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import os
+import logging
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,8 +25,11 @@ from registru.testing.factories import (
     UserFactory,
 )
 
+
 @pytest.fixture(autouse=True)
 def _english_and_fast(settings: Any) -> None:
+    # 4xx answers are the point of many tests; Django would log each one as a warning.
+    logging.getLogger("django.request").setLevel(logging.ERROR)
     settings.LANGUAGE_CODE = "en"
     # Argon2 is the production hasher; tests log in hundreds of times.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -61,9 +65,13 @@ class Cast:
 def cast(db: Any) -> Cast:
     team_a, team_b = TeamFactory(name="Vânzări A"), TeamFactory(name="Vânzări B")
     users = {
-        "alice": UserFactory(username="alice", role=Role.AGENT, team=team_a, first_name="Alice", last_name="Anghel"),
+        "alice": UserFactory(
+            username="alice", role=Role.AGENT, team=team_a, first_name="Alice", last_name="Anghel"
+        ),
         "andrei": UserFactory(username="andrei", role=Role.AGENT, team=team_a),
-        "bob": UserFactory(username="bob", role=Role.MANAGER, team=team_a, first_name="Bob", last_name="Barbu"),
+        "bob": UserFactory(
+            username="bob", role=Role.MANAGER, team=team_a, first_name="Bob", last_name="Barbu"
+        ),
         "carol": UserFactory(username="carol", role=Role.AGENT, team=team_b),
         "dora": UserFactory(username="dora", role=Role.DPO),
         "admin": UserFactory(username="admin", role=Role.ADMINISTRATOR),
@@ -105,4 +113,6 @@ def api_for() -> Any:
 
 
 def chromium_path() -> str | None:
-    return shutil.which("chromium") or (os.path.exists("/usr/bin/chromium") and "/usr/bin/chromium") or None
+    if shutil.which("chromium"):
+        return shutil.which("chromium")
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None

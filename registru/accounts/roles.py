@@ -61,9 +61,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             Capability.USE_API,
         }
     ),
-    Role.MANAGER: frozenset(
-        {Capability.BROWSE_RECORDS, Capability.ASSIGN_TEAM_OWNER, Capability.USE_API}
-    ),
+    Role.MANAGER: frozenset({Capability.BROWSE_RECORDS, Capability.ASSIGN_TEAM_OWNER, Capability.USE_API}),
     Role.AGENT: frozenset({Capability.BROWSE_RECORDS, Capability.USE_API}),
     Role.MARKETING: frozenset({Capability.USE_API}),
     Role.AUDITOR: frozenset({Capability.READ_AUDIT_TRAIL}),

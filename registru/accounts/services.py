@@ -8,11 +8,11 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.sessions.models import Session
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.sessions.models import Session
 from django.core.exceptions import PermissionDenied
-from django.utils.translation import gettext as _
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from registru.accounts.models import ApiToken, Team, User
 from registru.accounts.roles import Capability, Role
@@ -20,7 +20,7 @@ from registru.audit.actions import AuditAction as A
 from registru.audit.services import diff, record
 from registru.core.services import service
 
-TOKEN_PREFIX = "rgs_"
+TOKEN_PREFIX = "rgs_"  # noqa: S105 (a recognisable prefix, not a secret)
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
 USER_FIELDS = ("username", "first_name", "last_name", "email", "role", "team_id", "is_active")
 
@@ -58,7 +58,9 @@ def create_user(
         user.set_password(password)
     user.full_clean(exclude=["password"])
     user.save()
-    changes = {name: (None, getattr(user, name)) for name in USER_FIELDS if getattr(user, name) not in ("", None)}
+    changes = {
+        name: (None, getattr(user, name)) for name in USER_FIELDS if getattr(user, name) not in ("", None)
+    }
     record(A.USER_CREATED, actor=actor, target=user, changes=changes)
     return user
 

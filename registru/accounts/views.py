@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -11,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from registru.accounts import services
 from registru.accounts.forms import TokenForm
-from registru.accounts.models import ApiToken
+from registru.accounts.models import ApiToken, User
 from registru.accounts.roles import Capability
 from registru.accounts.selectors import tokens_of
 
@@ -20,15 +22,24 @@ from registru.accounts.selectors import tokens_of
 @require_http_methods(["GET", "POST"])
 def account(request: HttpRequest) -> HttpResponse:
     """Profile and tokens; a new token is shown on this response only, never again."""
-    may_use_api = request.user.can(Capability.USE_API)  # type: ignore[union-attr]
+    user = cast(User, request.user)
+    may_use_api = user.can(Capability.USE_API)
     form = TokenForm(request.POST or None)
     new_token = None
     if request.method == "POST" and may_use_api and form.is_valid():
         _token, new_token = services.create_api_token(
-            request.user, form.cleaned_data["name"], actor=request.user, days=form.cleaned_data["days"]  # type: ignore[arg-type]
+            user,
+            form.cleaned_data["name"],
+            actor=user,
+            days=form.cleaned_data["days"],
         )
         form = TokenForm()
-    context = {"form": form, "tokens": tokens_of(request.user), "new_token": new_token, "may_use_api": may_use_api}
+    context = {
+        "form": form,
+        "tokens": tokens_of(request.user),
+        "new_token": new_token,
+        "may_use_api": may_use_api,
+    }
     return render(request, "accounts/account.html", context)
 
 

@@ -25,9 +25,7 @@ def json_value(value: Any) -> Any:
 
 
 def canonical_bytes(fields: dict[str, Any]) -> bytes:
-    return json.dumps(
-        fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    ).encode("utf-8")
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def digest(fields: dict[str, Any]) -> str:

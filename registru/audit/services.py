@@ -25,17 +25,6 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> Changes:
     }
 
 
-def snapshot(instance: models.Model, fields: list[str]) -> dict[str, Any]:
-    return {name: _field_value(instance, name) for name in fields}
-
-
-def _field_value(instance: models.Model, name: str) -> Any:
-    field = instance._meta.get_field(name)
-    if field.is_relation:
-        return getattr(instance, field.attname)
-    return getattr(instance, name)
-
-
 def record(
     action: AuditAction,
     *,

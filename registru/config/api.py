@@ -5,7 +5,8 @@ from __future__ import annotations
 from ninja import NinjaAPI
 
 from registru.core.api import ActiveSessionAuth, BearerTokenAuth, install_error_handlers
-from registru.people.api import misc_router, org_router, router as people_router
+from registru.people.api import misc_router, org_router
+from registru.people.api import router as people_router
 
 api = NinjaAPI(
     title="Registru API",

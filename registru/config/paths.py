@@ -21,8 +21,5 @@ def data_dir() -> Path:
     directory for an installed package.
     """
     configured = os.environ.get("REGISTRU_DATA_DIR")
-    if configured:
-        path = Path(configured).expanduser()
-    else:
-        path = (_source_checkout() or Path.cwd()) / "var"
+    path = Path(configured).expanduser() if configured else (_source_checkout() or Path.cwd()) / "var"
     return path.resolve()

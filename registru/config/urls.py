@@ -20,3 +20,5 @@ urlpatterns = [
     path("organizations/", include("registru.people.org_urls")),
     path("account/", include("registru.accounts.urls")),
 ]
+
+handler404 = "registru.core.views.not_found"

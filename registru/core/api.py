@@ -55,7 +55,9 @@ class ValidationErrorOut(Schema):
 
 # Every operation declares these, so the schema tells clients every answer they can get.
 COMMON_ERRORS: dict[int, Any] = {401: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut}
-WRITE_ERRORS: dict[int, Any] = COMMON_ERRORS | {403: ErrorOut, 409: Conflict}
+# Operations with a JSON body also answer 400 when the body is not JSON at all.
+BODY_ERRORS: dict[int, Any] = COMMON_ERRORS | {400: ErrorOut}
+WRITE_ERRORS: dict[int, Any] = BODY_ERRORS | {403: ErrorOut, 409: Conflict}
 
 
 def validation_items(exc: DjangoValidationError, prefix: tuple[str, ...] = ("body",)) -> list[dict[str, Any]]:

@@ -58,11 +58,7 @@ def personal_data_models() -> list[type[models.Model]]:
 
 def unclassified_fields(model: type[models.Model]) -> list[str]:
     declared = classification(model)
-    return [
-        field.name
-        for field in model._meta.concrete_fields
-        if field.name not in declared
-    ]
+    return [field.name for field in model._meta.concrete_fields if field.name not in declared]
 
 
 def fields_of_class(model: type[models.Model], *classes: PIIClass) -> list[str]:

@@ -33,9 +33,7 @@ def scope_policy(model: type[models.Model]) -> Callable[[Policy], Policy]:
     return register
 
 
-def restrict[M: models.Model](
-    user: Any, model: type[M], action: Action = Action.VIEW
-) -> models.QuerySet[M]:
+def restrict[M: models.Model](user: Any, model: type[M], action: Action = Action.VIEW) -> models.QuerySet[M]:
     """The records of ``model`` that ``user`` may ``action``; empty for anonymous users."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return model._default_manager.none()

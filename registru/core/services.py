@@ -11,6 +11,7 @@ from django.db import transaction
 
 from registru.core.context import current_context, service_scope
 
+
 def service[**P, R](function: Callable[P, R]) -> Callable[P, R]:
     """Run ``function`` as a service: an explicit keyword-only actor, an open audit context,
     and one transaction around the change and its audit event.

@@ -13,6 +13,7 @@ from django.forms import Form
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from django.views.defaults import page_not_found
 
 from registru.accounts.roles import Capability
 
@@ -26,7 +27,9 @@ def health(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"status": "ok"})
 
 
-def capability_required(capability: Capability) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+def capability_required(
+    capability: Capability,
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """Log in first, then refuse (403) users whose role lacks ``capability``."""
 
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -52,9 +55,21 @@ def apply_errors(form: Form, exc: ValidationError) -> None:
             form.add_error(target, message if target else f"{field}: {message}")
 
 
+def form_error_text(form: Form) -> str:
+    """All of a form's errors as one sentence, for a flash message."""
+    return " ".join(str(message) for errors in form.errors.values() for message in errors)
+
+
 def optional_int(value: Any) -> int | None:
     try:
         number = int(value)
     except (TypeError, ValueError):
         return None
     return number if 0 < number < 2**62 else None
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """404 in the API's own shape for API paths, the page otherwise."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return page_not_found(request, exception)

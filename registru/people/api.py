@@ -17,7 +17,7 @@ from pydantic import Field
 
 from registru.accounts.roles import Capability
 from registru.audit.models import AuditEvent
-from registru.core.api import COMMON_ERRORS, WRITE_ERRORS
+from registru.core.api import BODY_ERRORS, COMMON_ERRORS, WRITE_ERRORS
 from registru.core.pagination import Page, Sort, paginate
 from registru.core.scopes import Action, restrict
 from registru.people import selectors, services
@@ -38,19 +38,19 @@ from registru.people.schemas import (
     OrganizationSearchIn,
     OrganizationStatusCode,
     PeopleSearchIn,
-    SortName,
     PersonDetailOut,
     PersonIn,
-    PersonOut,
     PersonPage,
     PersonPatch,
     PersonStatusCode,
     ReasonIn,
+    SortName,
 )
 
 router = Router(tags=["people"])
 org_router = Router(tags=["organizations"])
 misc_router = Router(tags=["affiliations and notes"])
+
 
 class PeopleListQuery(Schema):
     organization_id: int | None = None
@@ -169,11 +169,13 @@ def list_people(request: HttpRequest, filters: Query[PeopleListQuery]) -> Any:
         archived=filters.archived,
     )
     limit = filters.limit
-    page = selectors.list_people(request.user, criteria, sort=filters.sort, cursor=filters.cursor, limit=limit)
+    page = selectors.list_people(
+        request.user, criteria, sort=filters.sort, cursor=filters.cursor, limit=limit
+    )
     return page_out(page, person_out)
 
 
-@router.post("/search", response={200: PersonPage, **COMMON_ERRORS}, summary="Search people")
+@router.post("/search", response={200: PersonPage, **BODY_ERRORS}, summary="Search people")
 def search_people(request: HttpRequest, payload: PeopleSearchIn) -> Any:
     """Find people by name, email, phone or employer (a POST, to keep terms out of URLs)."""
     criteria = selectors.PeopleFilter(
@@ -183,7 +185,9 @@ def search_people(request: HttpRequest, payload: PeopleSearchIn) -> Any:
         status=payload.status or "",
         archived=payload.archived,
     )
-    page = selectors.list_people(request.user, criteria, sort=payload.sort, cursor=payload.cursor, limit=payload.limit)
+    page = selectors.list_people(
+        request.user, criteria, sort=payload.sort, cursor=payload.cursor, limit=payload.limit
+    )
     return page_out(page, person_out)
 
 
@@ -209,21 +213,31 @@ def update_person(request: HttpRequest, person_id: int, payload: PersonPatch) ->
     return person_detail_out(selectors.person_detail(request.user, person_id))
 
 
-@router.post("/{int:person_id}/archive", response={200: PersonDetailOut, **WRITE_ERRORS}, summary="Archive a person")
+@router.post(
+    "/{int:person_id}/archive", response={200: PersonDetailOut, **WRITE_ERRORS}, summary="Archive a person"
+)
 def archive_person(request: HttpRequest, person_id: int, payload: ReasonIn) -> Any:
     person = selectors.get_person(request.user, person_id, Action.CHANGE)
     services.archive_person(person, actor=request.user, reason=payload.reason)
     return person_detail_out(selectors.person_detail(request.user, person_id))
 
 
-@router.post("/{int:person_id}/restore", response={200: PersonDetailOut, **WRITE_ERRORS}, summary="Restore an archived person")
+@router.post(
+    "/{int:person_id}/restore",
+    response={200: PersonDetailOut, **WRITE_ERRORS},
+    summary="Restore an archived person",
+)
 def restore_person(request: HttpRequest, person_id: int, payload: ReasonIn) -> Any:
     person = selectors.get_person(request.user, person_id, Action.CHANGE)
     services.restore_person(person, actor=request.user, reason=payload.reason)
     return person_detail_out(selectors.person_detail(request.user, person_id))
 
 
-@router.post("/{int:person_id}/merge", response={200: PersonDetailOut, **WRITE_ERRORS}, summary="Merge a duplicate into this person")
+@router.post(
+    "/{int:person_id}/merge",
+    response={200: PersonDetailOut, **WRITE_ERRORS},
+    summary="Merge a duplicate into this person",
+)
 def merge_person(request: HttpRequest, person_id: int, payload: MergeIn) -> Any:
     primary = selectors.get_person(request.user, person_id, Action.CHANGE)
     duplicate = selectors.get_person(request.user, payload.duplicate_id, Action.CHANGE)
@@ -231,7 +245,9 @@ def merge_person(request: HttpRequest, person_id: int, payload: MergeIn) -> Any:
     return person_detail_out(selectors.person_detail(request.user, person_id))
 
 
-@router.get("/{int:person_id}/history", response={200: EventPage, **COMMON_ERRORS}, summary="A person's audit trail")
+@router.get(
+    "/{int:person_id}/history", response={200: EventPage, **COMMON_ERRORS}, summary="A person's audit trail"
+)
 def person_history(
     request: HttpRequest, person_id: int, cursor: str | None = None, limit: int = Query(50, ge=1, le=100)
 ) -> Any:
@@ -256,13 +272,19 @@ def event_out(event: AuditEvent) -> dict[str, Any]:
     }
 
 
-@router.get("/{int:person_id}/affiliations", response={200: list[AffiliationOut], **COMMON_ERRORS}, summary="A person's employers")
+@router.get(
+    "/{int:person_id}/affiliations",
+    response={200: list[AffiliationOut], **COMMON_ERRORS},
+    summary="A person's employers",
+)
 def person_affiliations(request: HttpRequest, person_id: int) -> Any:
     person = selectors.person_detail(request.user, person_id)
     return [affiliation_out(a) for a in person.affiliations.all()]
 
 
-@router.post("/{int:person_id}/affiliations", response={201: AffiliationOut, **WRITE_ERRORS}, summary="Add an employer")
+@router.post(
+    "/{int:person_id}/affiliations", response={201: AffiliationOut, **WRITE_ERRORS}, summary="Add an employer"
+)
 def add_affiliation(request: HttpRequest, person_id: int, payload: AffiliationIn) -> Any:
     person = selectors.get_person(request.user, person_id, Action.CHANGE)
     organization = selectors.get_organization(request.user, payload.organization_id, Action.CHANGE)
@@ -271,13 +293,17 @@ def add_affiliation(request: HttpRequest, person_id: int, payload: AffiliationIn
     return Status(201, affiliation_out(affiliation))
 
 
-@router.get("/{int:person_id}/notes", response={200: list[NoteOut], **COMMON_ERRORS}, summary="Notes about a person")
+@router.get(
+    "/{int:person_id}/notes", response={200: list[NoteOut], **COMMON_ERRORS}, summary="Notes about a person"
+)
 def person_notes(request: HttpRequest, person_id: int) -> Any:
     person = selectors.person_detail(request.user, person_id)
     return [note_out(note) for note in person.notes.all()]
 
 
-@router.post("/{int:person_id}/notes", response={201: NoteOut, **WRITE_ERRORS}, summary="Add a note about a person")
+@router.post(
+    "/{int:person_id}/notes", response={201: NoteOut, **WRITE_ERRORS}, summary="Add a note about a person"
+)
 def add_person_note(request: HttpRequest, person_id: int, payload: NoteIn) -> Any:
     person = selectors.get_person(request.user, person_id, Action.CHANGE)
     note = services.create_note(payload.dict(exclude_none=True), actor=request.user, person=person)
@@ -302,16 +328,20 @@ def list_organizations(request: HttpRequest, filters: Query[OrganizationListQuer
         owner_id=filters.owner_id, status=filters.status or "", archived=filters.archived
     )
     limit = filters.limit
-    page = selectors.list_organizations(request.user, criteria, sort=filters.sort, cursor=filters.cursor, limit=limit)
+    page = selectors.list_organizations(
+        request.user, criteria, sort=filters.sort, cursor=filters.cursor, limit=limit
+    )
     return page_out(page, organization_out)
 
 
-@org_router.post("/search", response={200: OrganizationPage, **COMMON_ERRORS}, summary="Search organizations")
+@org_router.post("/search", response={200: OrganizationPage, **BODY_ERRORS}, summary="Search organizations")
 def search_organizations(request: HttpRequest, payload: OrganizationSearchIn) -> Any:
     criteria = selectors.OrganizationFilter(
         query=payload.q, owner_id=payload.owner_id, status=payload.status or "", archived=payload.archived
     )
-    page = selectors.list_organizations(request.user, criteria, sort=payload.sort, cursor=payload.cursor, limit=payload.limit)
+    page = selectors.list_organizations(
+        request.user, criteria, sort=payload.sort, cursor=payload.cursor, limit=payload.limit
+    )
     return page_out(page, organization_out)
 
 
@@ -323,65 +353,111 @@ def create_organization(request: HttpRequest, payload: OrganizationIn) -> Any:
     return Status(201, organization_out(selectors.get_organization(request.user, organization.pk)))
 
 
-@org_router.get("/{int:organization_id}", response={200: OrganizationOut, **COMMON_ERRORS}, summary="Get an organization")
+@org_router.get(
+    "/{int:organization_id}", response={200: OrganizationOut, **COMMON_ERRORS}, summary="Get an organization"
+)
 def get_organization(request: HttpRequest, organization_id: int) -> Any:
     return organization_out(selectors.get_organization(request.user, organization_id))
 
 
-@org_router.patch("/{int:organization_id}", response={200: OrganizationOut, **WRITE_ERRORS}, summary="Change an organization")
+@org_router.patch(
+    "/{int:organization_id}",
+    response={200: OrganizationOut, **WRITE_ERRORS},
+    summary="Change an organization",
+)
 def update_organization(request: HttpRequest, organization_id: int, payload: OrganizationPatch) -> Any:
     organization = selectors.get_organization(request.user, organization_id, Action.CHANGE)
     data, version, reason = service_data(payload)
-    services.update_organization(organization, data, actor=request.user, expected_version=version, reason=reason)
+    services.update_organization(
+        organization, data, actor=request.user, expected_version=version, reason=reason
+    )
     return organization_out(selectors.get_organization(request.user, organization_id))
 
 
-@org_router.post("/{int:organization_id}/archive", response={200: OrganizationOut, **WRITE_ERRORS}, summary="Archive an organization")
+@org_router.post(
+    "/{int:organization_id}/archive",
+    response={200: OrganizationOut, **WRITE_ERRORS},
+    summary="Archive an organization",
+)
 def archive_organization(request: HttpRequest, organization_id: int, payload: ReasonIn) -> Any:
     organization = selectors.get_organization(request.user, organization_id, Action.CHANGE)
     services.archive_organization(organization, actor=request.user, reason=payload.reason)
     return organization_out(selectors.get_organization(request.user, organization_id))
 
 
-@org_router.post("/{int:organization_id}/restore", response={200: OrganizationOut, **WRITE_ERRORS}, summary="Restore an archived organization")
+@org_router.post(
+    "/{int:organization_id}/restore",
+    response={200: OrganizationOut, **WRITE_ERRORS},
+    summary="Restore an archived organization",
+)
 def restore_organization(request: HttpRequest, organization_id: int, payload: ReasonIn) -> Any:
     organization = selectors.get_organization(request.user, organization_id, Action.CHANGE)
     services.restore_organization(organization, actor=request.user, reason=payload.reason)
     return organization_out(selectors.get_organization(request.user, organization_id))
 
 
-@org_router.get("/{int:organization_id}/people", response={200: list[AffiliationOut], **COMMON_ERRORS}, summary="People at an organization")
+@org_router.get(
+    "/{int:organization_id}/people",
+    response={200: list[AffiliationOut], **COMMON_ERRORS},
+    summary="People at an organization",
+)
 def organization_people(request: HttpRequest, organization_id: int) -> Any:
     organization = selectors.organization_detail(request.user, organization_id)
     return [affiliation_out(a) for a in selectors.organization_people(request.user, organization)]
 
 
-@org_router.get("/{int:organization_id}/notes", response={200: list[NoteOut], **COMMON_ERRORS}, summary="Notes about an organization")
+@org_router.get(
+    "/{int:organization_id}/notes",
+    response={200: list[NoteOut], **COMMON_ERRORS},
+    summary="Notes about an organization",
+)
 def organization_notes(request: HttpRequest, organization_id: int) -> Any:
     organization = selectors.organization_detail(request.user, organization_id)
     return [note_out(note) for note in organization.notes.all()]
 
 
-@org_router.post("/{int:organization_id}/notes", response={201: NoteOut, **WRITE_ERRORS}, summary="Add a note about an organization")
+@org_router.post(
+    "/{int:organization_id}/notes",
+    response={201: NoteOut, **WRITE_ERRORS},
+    summary="Add a note about an organization",
+)
 def add_organization_note(request: HttpRequest, organization_id: int, payload: NoteIn) -> Any:
     organization = selectors.get_organization(request.user, organization_id, Action.CHANGE)
-    note = services.create_note(payload.dict(exclude_none=True), actor=request.user, organization=organization)
+    note = services.create_note(
+        payload.dict(exclude_none=True), actor=request.user, organization=organization
+    )
     return Status(201, note_out(note))
 
 
 # --- affiliations and notes by id ---------------------------------------------------------
 
 
-@misc_router.patch("/affiliations/{int:affiliation_id}", response={200: AffiliationOut, **WRITE_ERRORS}, summary="Change an affiliation")
+@misc_router.patch(
+    "/affiliations/{int:affiliation_id}",
+    response={200: AffiliationOut, **WRITE_ERRORS},
+    summary="Change an affiliation",
+)
 def update_affiliation(request: HttpRequest, affiliation_id: int, payload: AffiliationPatch) -> Any:
-    affiliation = restrict(request.user, Affiliation, Action.CHANGE).select_related("person", "organization").get(pk=affiliation_id)
+    affiliation = (
+        restrict(request.user, Affiliation, Action.CHANGE)
+        .select_related("person", "organization")
+        .get(pk=affiliation_id)
+    )
     services.update_affiliation(affiliation, payload.dict(exclude_unset=True), actor=request.user)
     return affiliation_out(affiliation)
 
 
-@misc_router.delete("/affiliations/{int:affiliation_id}", response={204: None, **WRITE_ERRORS}, summary="Remove an affiliation")
+@misc_router.delete(
+    "/affiliations/{int:affiliation_id}",
+    response={204: None, **WRITE_ERRORS},
+    summary="Remove an affiliation",
+)
 def delete_affiliation(request: HttpRequest, affiliation_id: int) -> Any:
-    affiliation = restrict(request.user, Affiliation, Action.CHANGE).select_related("person", "organization").get(pk=affiliation_id)
+    affiliation = (
+        restrict(request.user, Affiliation, Action.CHANGE)
+        .select_related("person", "organization")
+        .get(pk=affiliation_id)
+    )
     services.delete_affiliation(affiliation, actor=request.user)
     return Status(204, None)
 

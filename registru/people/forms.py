@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from registru.accounts.models import User
 from registru.accounts.selectors import assignable_owners, owner_filter_choices
 from registru.people.choices import (
     Language,
@@ -51,7 +52,9 @@ class AddressMixin(forms.Form):
 
 
 class OwnerMixin(forms.Form):
-    owner = forms.ModelChoiceField(label=_("Owner"), queryset=None, empty_label=None)  # type: ignore[arg-type]
+    owner: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        label=_("Owner"), queryset=User.objects.none(), empty_label=None
+    )
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -95,10 +98,16 @@ class OrganizationForm(OwnerMixin, AddressMixin):
 class PeopleFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=200)
     organization = forms.IntegerField(required=False, widget=forms.HiddenInput)
-    owner = forms.ModelChoiceField(label=_("Owner"), queryset=None, required=False, empty_label=_("Any owner"))  # type: ignore[arg-type]
-    status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("Any status")), *PersonStatus.choices])
+    owner: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        label=_("Owner"), queryset=User.objects.none(), required=False, empty_label=_("Any owner")
+    )
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("Any status")), *PersonStatus.choices]
+    )
     archived = forms.BooleanField(label=_("Archived"), required=False)
-    sort = forms.ChoiceField(label=_("Sort"), required=False, choices=[(key, SORT_LABELS[key]) for key in PEOPLE_SORTS])
+    sort = forms.ChoiceField(
+        label=_("Sort"), required=False, choices=[(key, SORT_LABELS[key]) for key in PEOPLE_SORTS]
+    )
     cursor = forms.CharField(required=False, widget=forms.HiddenInput, max_length=500)
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
@@ -108,10 +117,16 @@ class PeopleFilterForm(forms.Form):
 
 class OrganizationFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=200)
-    owner = forms.ModelChoiceField(label=_("Owner"), queryset=None, required=False, empty_label=_("Any owner"))  # type: ignore[arg-type]
-    status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("Any status")), *OrganizationStatus.choices])
+    owner: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        label=_("Owner"), queryset=User.objects.none(), required=False, empty_label=_("Any owner")
+    )
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("Any status")), *OrganizationStatus.choices]
+    )
     archived = forms.BooleanField(label=_("Archived"), required=False)
-    sort = forms.ChoiceField(label=_("Sort"), required=False, choices=[(key, SORT_LABELS[key]) for key in ORGANIZATION_SORTS])
+    sort = forms.ChoiceField(
+        label=_("Sort"), required=False, choices=[(key, SORT_LABELS[key]) for key in ORGANIZATION_SORTS]
+    )
     cursor = forms.CharField(required=False, widget=forms.HiddenInput, max_length=500)
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
@@ -126,7 +141,11 @@ class NoteForm(forms.Form):
 
 class AffiliationForm(forms.Form):
     # Chosen from a type-ahead list of the user's organizations; checked against the scope.
-    organization = forms.IntegerField(label=_("Organization"), min_value=1, error_messages={"required": _("Choose an organization from the list.")})
+    organization = forms.IntegerField(
+        label=_("Organization"),
+        min_value=1,
+        error_messages={"required": _("Choose an organization from the list.")},
+    )
     role = forms.CharField(label=_("Role"), required=False, max_length=150)
     since = forms.DateField(label=_("Since"), required=False, widget=DateInput())
     until = forms.DateField(label=_("Until"), required=False, widget=DateInput())

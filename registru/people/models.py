@@ -72,9 +72,7 @@ class Organization(AuditedModel, Address):
         on_delete=models.PROTECT, related_name="organizations",
     )  # fmt: skip
     archived_at = models.DateTimeField(_("archived at"), null=True, blank=True)
-    merged_into = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     version = models.PositiveIntegerField(default=1)
     # Lower case without diacritics: sorting and searching by name, whatever the spelling.
     sort_key = models.CharField(max_length=200, editable=False, default="")
@@ -137,9 +135,7 @@ class Person(AuditedModel, Address):
         on_delete=models.PROTECT, related_name="people",
     )  # fmt: skip
     archived_at = models.DateTimeField(_("archived at"), null=True, blank=True)
-    merged_into = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     version = models.PositiveIntegerField(default=1)
     # Lower-case, diacritics removed: the key for sorting by name and short prefix searches.
     sort_key = models.CharField(max_length=210, db_index=True, editable=False)

@@ -18,7 +18,7 @@ from registru.audit.presenters import present
 from registru.core.errors import ConflictError
 from registru.core.pagination import InvalidCursorError
 from registru.core.scopes import Action
-from registru.core.views import apply_errors
+from registru.core.views import apply_errors, form_error_text
 from registru.people import selectors, services
 from registru.people.forms import NoteForm, OrganizationFilterForm, OrganizationForm, ReasonForm
 from registru.people.models import Organization
@@ -74,7 +74,12 @@ def organization_history(request: HttpRequest, pk: int) -> HttpResponse:
         target_type=Organization._meta.label_lower, target_id=organization.pk
     ).order_by("-id")
     page = Paginator(events, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"organization": organization, "page": page, "events": [present(e) for e in page], "tab": "history"}
+    context = {
+        "organization": organization,
+        "page": page,
+        "events": [present(e) for e in page],
+        "tab": "history",
+    }
     return render(request, "people/org_history.html", context)
 
 
@@ -101,7 +106,11 @@ def organization_create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def organization_edit(request: HttpRequest, pk: int) -> HttpResponse:
     organization = _organization_or_404(request, pk, Action.CHANGE)
-    initial = {name: getattr(organization, name) for name in OrganizationForm.base_fields if hasattr(organization, name)}
+    initial = {
+        name: getattr(organization, name)
+        for name in OrganizationForm.base_fields
+        if hasattr(organization, name)
+    }
     initial["version"] = organization.version
     form = OrganizationForm(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -132,7 +141,9 @@ def organization_archive(request: HttpRequest, pk: int) -> HttpResponse:
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     services.archive_organization(organization, actor=request.user, reason=reason)
     undo = reverse("organizations:restore", args=[pk])
-    messages.success(request, _("%(name)s was archived.") % {"name": organization.name}, extra_tags=f"undo:{undo}")
+    messages.success(
+        request, _("%(name)s was archived.") % {"name": organization.name}, extra_tags=f"undo:{undo}"
+    )
     return redirect("organizations:list")
 
 
@@ -154,5 +165,5 @@ def organization_note_add(request: HttpRequest, pk: int) -> HttpResponse:
         services.create_note(form.cleaned_data, actor=request.user, organization=organization)
         messages.success(request, _("Note added."))
     else:
-        messages.error(request, " ".join(m for e in form.errors.values() for m in e))
+        messages.error(request, form_error_text(form))
     return redirect(reverse("organizations:detail", args=[pk]) + "#notes")

@@ -17,11 +17,19 @@ Contact = Annotated[str, StringConstraints(max_length=254)]
 Country = Annotated[str, StringConstraints(max_length=2)]
 Id = Annotated[int, Field(ge=1, le=2**62)]
 LanguageCode = Literal["ro", "en"]
-SourceCode = Literal[tuple(Source.values)]  # type: ignore[valid-type]
-BasisCode = Literal[tuple(LawfulBasis.values)]  # type: ignore[valid-type]
-OrganizationStatusCode = Literal[tuple(OrganizationStatus.values)]  # type: ignore[valid-type]
-PersonStatusCode = Literal[tuple(PersonStatus.values)]  # type: ignore[valid-type]
-NoteKindCode = Literal[tuple(NoteKind.values)]  # type: ignore[valid-type]
+# Spelled out for the type checker and the schema; a test keeps them equal to the choices.
+SourceCode = Literal["form", "import", "business_card", "referral", "event", "phone", "email", "other"]
+BasisCode = Literal["consent", "contract", "legal_obligation", "legitimate_interest"]
+OrganizationStatusCode = Literal["prospect", "customer", "partner", "supplier"]
+PersonStatusCode = Literal["active", "restricted", "erased"]
+NoteKindCode = Literal["note", "call", "meeting", "email"]
+CHOICE_LITERALS = {
+    SourceCode: Source,
+    BasisCode: LawfulBasis,
+    OrganizationStatusCode: OrganizationStatus,
+    PersonStatusCode: PersonStatus,
+    NoteKindCode: NoteKind,
+}
 SortName = Literal["name", "-name", "newest", "oldest", "updated"]
 
 
@@ -60,7 +68,9 @@ class PersonPatch(StrictIn):
     given_name: Text100 | None = None
     family_name: Text100 | None = None
     emails: Annotated[list[Contact], Field(max_length=10)] | None = None
-    phones: Annotated[list[Annotated[str, StringConstraints(max_length=40)]], Field(max_length=10)] | None = None
+    phones: Annotated[list[Annotated[str, StringConstraints(max_length=40)]], Field(max_length=10)] | None = (
+        None
+    )
     job_title: Text150 | None = None
     preferred_language: LanguageCode | None = None
     birth_date: date | None = None

@@ -82,7 +82,7 @@ def person_detail(user: Any, pk: int) -> Person:
         .prefetch_related(
             Prefetch("affiliations", queryset=Affiliation.objects.select_related("organization")),
             Prefetch("notes", queryset=Note.objects.select_related("author")),
-        )
+        )  # type: ignore[type-var]
         .get(pk=pk)
     )
 
@@ -150,7 +150,7 @@ def organization_detail(user: Any, pk: int) -> Organization:
         .prefetch_related(
             Prefetch("affiliations", queryset=Affiliation.objects.select_related("person")),
             Prefetch("notes", queryset=Note.objects.select_related("author")),
-        )
+        )  # type: ignore[type-var]
         .get(pk=pk)
     )
 
@@ -159,5 +159,9 @@ def organization_people(user: Any, organization: Organization) -> list[Affiliati
     """Affiliations of an organization to the people the user may see; others are left out,
     names included, since they are people outside the user's scope.
     """
-    visible = set(people_for(user).filter(affiliations__organization=organization).values_list("pk", flat=True))
-    return [affiliation for affiliation in organization.affiliations.all() if affiliation.person_id in visible]
+    visible = set(
+        people_for(user).filter(affiliations__organization=organization).values_list("pk", flat=True)
+    )
+    return [
+        affiliation for affiliation in organization.affiliations.all() if affiliation.person_id in visible
+    ]

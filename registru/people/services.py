@@ -27,7 +27,6 @@ from registru.people import search
 from registru.people.models import Affiliation, Note, Organization, Person
 from registru.people.validation import clean_input
 
-
 # --- helpers shared by the services below -------------------------------------------------
 
 
@@ -82,8 +81,10 @@ def _default_owner(actor: Any, cleaned: dict[str, Any]) -> None:
 def _compare_and_set(instance: Any, values: dict[str, Any], expected_version: int | None) -> None:
     """Write ``values`` only if nobody changed the record since ``expected_version``."""
     version = instance.version if expected_version is None else expected_version
-    updated = type(instance).objects.filter(pk=instance.pk, version=version).update(
-        **values, version=F("version") + 1, updated_at=timezone.now()
+    updated = (
+        type(instance)
+        .objects.filter(pk=instance.pk, version=version)
+        .update(**values, version=F("version") + 1, updated_at=timezone.now())
     )
     if updated == 0:
         raise ConflictError(
@@ -104,7 +105,9 @@ def create_person(data: dict[str, Any], *, actor: Any, reason: str = "") -> Pers
     person = Person(**cleaned)
     person.sort_key = search.sort_key_for(person.given_name, person.family_name)
     person.save()
-    changes = {name: (None, audit_value(value)) for name, value in cleaned.items() if value not in ("", [], None)}
+    changes = {
+        name: (None, audit_value(value)) for name, value in cleaned.items() if value not in ("", [], None)
+    }
     record(A.PERSON_CREATED, actor=actor, target=person, changes=changes, reason=reason, subject_id=person.pk)
     search.reindex([person.pk])
     return person
@@ -188,10 +191,19 @@ def merge_people(primary: Person, duplicate: Person, *, actor: Any, reason: str 
     if changes:
         _compare_and_set(primary, {name: values[name] for name in changes}, None)
     changes["merged_from"] = (None, {"id": duplicate.pk, "label": str(duplicate)})
-    record(A.PERSON_MERGED, actor=actor, target=primary, changes=changes, reason=reason, subject_id=primary.pk)
+    record(
+        A.PERSON_MERGED, actor=actor, target=primary, changes=changes, reason=reason, subject_id=primary.pk
+    )
     _compare_and_set(duplicate, {"merged_into": primary, "archived_at": timezone.now()}, None)
     away = {"merged_into": (None, {"id": primary.pk, "label": str(primary)})}
-    record(A.PERSON_MERGED_AWAY, actor=actor, target=duplicate, changes=away, reason=reason, subject_id=duplicate.pk)
+    record(
+        A.PERSON_MERGED_AWAY,
+        actor=actor,
+        target=duplicate,
+        changes=away,
+        reason=reason,
+        subject_id=duplicate.pk,
+    )
     search.reindex([primary.pk, duplicate.pk])
     return primary
 
@@ -232,7 +244,8 @@ def _check_duplicate_tax_id(actor: Any, cui: str, exclude: int | None = None) ->
         return
     digits = cui.removeprefix("RO")
     candidates = Organization.objects.all() if not _is_user(actor) else restrict(actor, Organization)
-    clash = candidates.filter(cui__in=[digits, f"RO{digits}"]).exclude(pk=exclude).first()
+    clashes = candidates.filter(cui__in=[digits, f"RO{digits}"])
+    clash = (clashes.exclude(pk=exclude) if exclude is not None else clashes).first()
     if clash is not None:
         raise ConflictError(
             _("%(name)s already has this tax id.") % {"name": clash.name}, code="duplicate_tax_id"
@@ -325,7 +338,13 @@ def update_affiliation(affiliation: Affiliation, data: dict[str, Any], *, actor:
     for name, value in cleaned.items():
         setattr(affiliation, name, value)
     affiliation.save(update_fields=[*cleaned, "updated_at"])
-    record(A.AFFILIATION_UPDATED, actor=actor, target=affiliation, changes=changes, subject_id=affiliation.person_id)
+    record(
+        A.AFFILIATION_UPDATED,
+        actor=actor,
+        target=affiliation,
+        changes=changes,
+        subject_id=affiliation.person_id,
+    )
     search.reindex([affiliation.person_id])
     return affiliation
 
@@ -340,7 +359,14 @@ def delete_affiliation(affiliation: Affiliation, *, actor: Any, reason: str = ""
 def _delete_affiliation(affiliation: Affiliation, *, actor: Any, reason: str) -> None:
     person_id = affiliation.person_id
     changes = {"organization": (audit_value(affiliation.organization), None)}
-    record(A.AFFILIATION_DELETED, actor=actor, target=affiliation, changes=changes, reason=reason, subject_id=person_id)
+    record(
+        A.AFFILIATION_DELETED,
+        actor=actor,
+        target=affiliation,
+        changes=changes,
+        reason=reason,
+        subject_id=person_id,
+    )
     affiliation.delete()
     search.reindex([person_id])
 
@@ -390,7 +416,9 @@ def delete_note(note: Note, *, actor: Any, reason: str = "") -> None:
     """Delete a note; its text stays in the audit trail as the old value."""
     _ensure_note_in_scope(actor, note)
     changes = {"body": (note.body, None)}
-    record(A.NOTE_DELETED, actor=actor, target=note, changes=changes, reason=reason, subject_id=note.person_id)
+    record(
+        A.NOTE_DELETED, actor=actor, target=note, changes=changes, reason=reason, subject_id=note.person_id
+    )
     note.delete()
 
 
@@ -413,7 +441,7 @@ def revert_person_change(person: Person, event_id: int, *, actor: Any) -> Person
         if not _same(json_value(current[name]), new):
             raise ConflictError(
                 _("“%(field)s” changed again after that change; edit it by hand instead.")
-                % {"field": Person._meta.get_field(name).verbose_name},
+                % {"field": getattr(Person._meta.get_field(name), "verbose_name", name)},
                 code="revert_stale",
             )
     data = {name: _as_input(old) for name, (old, _new) in event.changes.items()}

@@ -16,5 +16,7 @@ urlpatterns = [
     path("<int:pk>/notes/", views.note_add, name="note_add"),
     path("<int:pk>/employers/", views.affiliation_add, name="affiliation_add"),
     path("<int:pk>/employers/<int:affiliation_id>/end/", views.affiliation_end, name="affiliation_end"),
-    path("<int:pk>/employers/<int:affiliation_id>/delete/", views.affiliation_delete, name="affiliation_delete"),
+    path(
+        "<int:pk>/employers/<int:affiliation_id>/delete/", views.affiliation_delete, name="affiliation_delete"
+    ),
 ]

@@ -26,7 +26,7 @@ from registru.accounts.models import Team
 
 MAX_CONTACTS = 10
 DEFAULT_PHONE_REGION = "RO"
-TRADE_REGISTER_RE = re.compile(r"^[JFC]\s?\d{1,2}\s?/\s?\d{1,7}\s?/\s?\d{4}$|^[JFC]\d{13}$", re.I)
+TRADE_REGISTER_RE = re.compile(r"^[JFC]\s?\d{1,2}\s?/\s?\d{1,7}\s?/\s?\d{4}$|^[JFC]\d{13}$", re.IGNORECASE)
 COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 
 
@@ -66,7 +66,7 @@ def normalize_tax_id(value: str, country: str) -> str:
     except StdnumError as exc:
         raise ValidationError(
             _("“%(value)s” is not a valid CUI or VAT number (%(reason)s)."),
-            params={"value": value, "reason": exc.message},
+            params={"value": value, "reason": str(exc)},
             code="invalid_tax_id",
         ) from exc
 
@@ -103,9 +103,7 @@ def _as_list(value: Any) -> list[str]:
         raise ValidationError(_("Give a list of text values."), code="invalid_list")
     items = [item.strip() for item in value if item.strip()]
     if len(items) > MAX_CONTACTS:
-        raise ValidationError(
-            _("At most %(count)d values."), params={"count": MAX_CONTACTS}, code="too_many"
-        )
+        raise ValidationError(_("At most %(count)d values."), params={"count": MAX_CONTACTS}, code="too_many")
     return items
 
 
@@ -144,7 +142,7 @@ def _clean_related(model: type[models.Model], value: Any) -> models.Model | None
 
 def clean_owner(value: Any) -> Any:
     owner = _clean_related(get_user_model(), value)
-    if owner is not None and not owner.is_active:
+    if owner is not None and not getattr(owner, "is_active", False):
         raise ValidationError(_("This user is no longer active."), code="inactive")
     return owner
 

@@ -20,7 +20,7 @@ from registru.audit.presenters import present
 from registru.core.errors import ConflictError, NotInScopeError
 from registru.core.pagination import InvalidCursorError
 from registru.core.scopes import Action
-from registru.core.views import apply_errors, capability_required, optional_int
+from registru.core.views import apply_errors, capability_required, form_error_text, optional_int
 from registru.people import selectors, services
 from registru.people.forms import (
     AffiliationForm,
@@ -134,7 +134,11 @@ def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
     initial = {name: getattr(person, name) for name in PersonForm.base_fields if hasattr(person, name)}
     initial["version"] = person.version
     form = PersonForm(request.POST or None, user=request.user, initial=initial)
-    contacts = _contacts_from(request) if request.method == "POST" else {"emails": person.emails, "phones": person.phones}
+    contacts = (
+        _contacts_from(request)
+        if request.method == "POST"
+        else {"emails": person.emails, "phones": person.phones}
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.update_person(
@@ -179,7 +183,11 @@ def person_archive(request: HttpRequest, pk: int) -> HttpResponse:
     form = ReasonForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     services.archive_person(person, actor=request.user, reason=reason)
-    messages.success(request, _("%(name)s was archived.") % {"name": person.full_name}, extra_tags=f"undo:{reverse('people:restore', args=[pk])}")
+    messages.success(
+        request,
+        _("%(name)s was archived.") % {"name": person.full_name},
+        extra_tags=f"undo:{reverse('people:restore', args=[pk])}",
+    )
     return redirect("people:list")
 
 
@@ -224,7 +232,10 @@ def note_add(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Note added."))
     else:
-        messages.error(request, _("The note was not saved: %(errors)s") % {"errors": " ".join(m for e in form.errors.values() for m in e)})
+        messages.error(
+            request,
+            _("The note was not saved: %(errors)s") % {"errors": form_error_text(form)},
+        )
     return redirect(reverse("people:detail", args=[pk]) + "#notes")
 
 
@@ -236,7 +247,9 @@ def affiliation_add(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         data = {key: form.cleaned_data[key] for key in ("role", "since", "until")}
         try:
-            organization = selectors.get_organization(request.user, form.cleaned_data["organization"], Action.CHANGE)
+            organization = selectors.get_organization(
+                request.user, form.cleaned_data["organization"], Action.CHANGE
+            )
             services.create_affiliation(person, organization, data, actor=request.user)
         except (ObjectDoesNotExist, NotInScopeError):
             messages.error(request, _("Choose an organization from the list."))
@@ -245,7 +258,7 @@ def affiliation_add(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Employer added."))
     else:
-        messages.error(request, " ".join(m for e in form.errors.values() for m in e))
+        messages.error(request, form_error_text(form))
     return redirect(reverse("people:detail", args=[pk]) + "#employers")
 
 
@@ -257,11 +270,13 @@ def affiliation_end(request: HttpRequest, pk: int, affiliation_id: int) -> HttpR
     form = EndAffiliationForm(request.POST)
     if form.is_valid():
         try:
-            services.update_affiliation(affiliation, {"until": form.cleaned_data["until"]}, actor=request.user)
+            services.update_affiliation(
+                affiliation, {"until": form.cleaned_data["until"]}, actor=request.user
+            )
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
     else:
-        messages.error(request, " ".join(m for e in form.errors.values() for m in e))
+        messages.error(request, form_error_text(form))
     return redirect(reverse("people:detail", args=[pk]) + "#employers")
 
 
@@ -288,5 +303,11 @@ def organization_picker(request: HttpRequest) -> HttpResponse:
     """Type-ahead for choosing an employer: up to ten of the user's organizations."""
     query = request.POST.get("organization_query", "")[:200]
     criteria = selectors.OrganizationFilter(query=query)
-    organizations = selectors.filter_organizations(request.user, criteria).order_by("sort_key")[:10] if query.strip() else []
-    return render(request, "people/_organization_choices.html", {"organizations": organizations, "query": query})
+    organizations = (
+        selectors.filter_organizations(request.user, criteria).order_by("sort_key")[:10]
+        if query.strip()
+        else []
+    )
+    return render(
+        request, "people/_organization_choices.html", {"organizations": organizations, "query": query}
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import factory
 
@@ -19,7 +19,11 @@ PASSWORD = "correct horse battery staple 42"
 _phones = itertools.count(100000)
 
 
-class TeamFactory(factory.Factory):
+class TeamFactory(factory.Factory[Team]):
+    if TYPE_CHECKING:  # calling the factory gives the model, not a factory
+
+        def __new__(cls, *args: Any, **kwargs: Any) -> Team: ...  # type: ignore[misc]
+
     class Meta:
         model = Team
 
@@ -30,7 +34,11 @@ class TeamFactory(factory.Factory):
         return accounts.create_team(kwargs["name"], actor=SETUP)
 
 
-class UserFactory(factory.Factory):
+class UserFactory(factory.Factory[User]):
+    if TYPE_CHECKING:  # calling the factory gives the model, not a factory
+
+        def __new__(cls, *args: Any, **kwargs: Any) -> User: ...  # type: ignore[misc]
+
     class Meta:
         model = User
 
@@ -51,7 +59,11 @@ def next_phone() -> str:
     return f"+40722{next(_phones) % 1_000_000:06d}"
 
 
-class OrganizationFactory(factory.Factory):
+class OrganizationFactory(factory.Factory[Organization]):
+    if TYPE_CHECKING:  # calling the factory gives the model, not a factory
+
+        def __new__(cls, *args: Any, **kwargs: Any) -> Organization: ...  # type: ignore[misc]
+
     class Meta:
         model = dict
 
@@ -65,7 +77,11 @@ class OrganizationFactory(factory.Factory):
         return people.create_organization(data, actor=actor or SETUP)
 
 
-class PersonFactory(factory.Factory):
+class PersonFactory(factory.Factory[Person]):
+    if TYPE_CHECKING:  # calling the factory gives the model, not a factory
+
+        def __new__(cls, *args: Any, **kwargs: Any) -> Person: ...  # type: ignore[misc]
+
     class Meta:
         model = dict
 
@@ -76,7 +92,9 @@ class PersonFactory(factory.Factory):
     owner = None
 
     @classmethod
-    def _create(cls, model_class: Any, actor: Any = None, employer: Organization | None = None, **kwargs: Any) -> Person:
+    def _create(
+        cls, model_class: Any, actor: Any = None, employer: Organization | None = None, **kwargs: Any
+    ) -> Person:
         data = {key: value for key, value in kwargs.items() if not (key == "owner" and value is None)}
         person = people.create_person(data, actor=actor or SETUP)
         if employer is not None:

@@ -59,7 +59,8 @@ def test_it_shows_a_new_token_once_on_the_account_page(cast, client_for) -> None
     client = client_for(cast.alice)
     created = client.post("/account/", {"name": "Integrare ERP", "days": 30}).content.decode()
     [token] = ApiToken.objects.filter(user=cast.alice)
-    assert token.prefix in created and "rgs_" in created
+    assert token.prefix in created
+    assert "rgs_" in created
     again = client.get("/account/").content.decode()
     assert token.prefix in again
     assert created.split('id="new-token">')[1].split("<")[0] not in again
@@ -78,9 +79,11 @@ def test_it_records_token_creation_and_revocation_in_the_trail(cast) -> None:
 
     token, _raw = services.create_api_token(cast.alice, "ERP", actor=cast.alice)
     services.revoke_api_token(token, actor=cast.alice)
-    assert list(AuditEvent.objects.filter(target_type="accounts.apitoken", target_id=token.pk).values_list("action", flat=True).order_by("id")) == [
-        "token.created", "token.revoked"
-    ]
+    assert list(
+        AuditEvent.objects.filter(target_type="accounts.apitoken", target_id=token.pk)
+        .values_list("action", flat=True)
+        .order_by("id")
+    ) == ["token.created", "token.revoked"]
 
 
 def test_the_command_line_prints_a_working_token(cast) -> None:

@@ -7,7 +7,16 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2]
-WRITE_METHODS = {"save", "delete", "update", "bulk_create", "bulk_update", "update_or_create", "get_or_create", "create"}
+WRITE_METHODS = {
+    "save",
+    "delete",
+    "update",
+    "bulk_create",
+    "bulk_update",
+    "update_or_create",
+    "get_or_create",
+    "create",
+}
 # Receivers that are not models: the guard's own super() calls, API routers (their .delete
 # declares an endpoint), forms.
 ALLOWED_RECEIVERS = {"super()", "form", "router", "misc_router", "org_router"}
@@ -16,7 +25,11 @@ ALLOWED_RECEIVERS = {"super()", "form", "router", "misc_router", "org_router"}
 def _write_calls(tree: ast.AST) -> list[tuple[int, str]]:
     calls = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in WRITE_METHODS:
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in WRITE_METHODS
+        ):
             receiver = ast.unparse(node.func.value)
             if receiver not in ALLOWED_RECEIVERS and not receiver.endswith(("_form", "Form()")):
                 calls.append((node.lineno, f"{receiver}.{node.func.attr}()"))
@@ -47,5 +60,11 @@ def test_it_finds_no_write_calls_outside_services() -> None:
 
 
 def test_it_notices_a_write_call_in_a_view() -> None:
-    source = "def view(request):\n    person.family_name = 'x'\n    person.save()\n    Person.objects.filter(pk=1).update(x=1)\n"
-    assert [call for _line, call in _write_calls(ast.parse(source))] == ["person.save()", "Person.objects.filter(pk=1).update()"]
+    source = (
+        "def view(request):\n    person.family_name = 'x'\n    person.save()\n"
+        "    Person.objects.filter(pk=1).update(x=1)\n"
+    )
+    assert [call for _line, call in _write_calls(ast.parse(source))] == [
+        "person.save()",
+        "Person.objects.filter(pk=1).update()",
+    ]

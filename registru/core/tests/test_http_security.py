@@ -15,24 +15,34 @@ pytestmark = pytest.mark.django_db
 
 def test_it_sends_a_strict_content_security_policy(cast, client_for) -> None:
     policy = client_for(cast.alice).get("/people/")["Content-Security-Policy"]
-    assert "script-src 'self'" in policy and "style-src 'self'" in policy
-    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    assert "script-src 'self'" in policy
+    assert "style-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+    assert "unsafe-eval" not in policy
     assert "frame-ancestors 'none'" in policy
 
 
 def test_it_puts_no_inline_script_or_style_in_pages(cast, client_for) -> None:
     client = client_for(cast.alice)
-    for url in ("/people/", f"/people/{cast.alice_person.pk}/", f"/people/{cast.alice_person.pk}/edit/", "/organizations/", "/account/"):
+    for url in (
+        "/people/",
+        f"/people/{cast.alice_person.pk}/",
+        f"/people/{cast.alice_person.pk}/edit/",
+        "/organizations/",
+        "/account/",
+    ):
         html = client.get(url).content.decode()
         assert not re.search(r"<script(?![^>]*\bsrc=)", html), url
-        assert " style=" not in html and "<style" not in html, url
+        assert " style=" not in html, url
+        assert "<style" not in html, url
         assert not re.search(r"\son[a-z]+=", html), url
 
 
 def test_it_gives_every_answer_its_own_request_id(cast) -> None:
     client = Client()
     first, second = client.get("/login/")["X-Request-ID"], client.get("/login/")["X-Request-ID"]
-    assert re.fullmatch(r"[0-9a-f]{32}", first) and first != second
+    assert re.fullmatch(r"[0-9a-f]{32}", first)
+    assert first != second
 
 
 def test_it_ignores_a_request_id_sent_by_the_client(cast) -> None:
@@ -53,7 +63,9 @@ def _patterns(resolver: URLResolver, prefix: str = "") -> list[str]:
 def test_it_has_no_url_that_carries_text_other_than_ids() -> None:
     # Personal data never travels in a URL: every path parameter is an integer id.
     text_parameters = [p for p in _patterns(get_resolver()) if re.search(r"<(?!int:)[^>]+>", p)]
-    assert text_parameters == ["i18n/setlang/"] or all("openapi" in p or "docs" in p for p in text_parameters), text_parameters
+    assert text_parameters == ["i18n/setlang/"] or all(
+        "openapi" in p or "docs" in p for p in text_parameters
+    ), text_parameters
 
 
 def test_it_locks_a_user_out_after_five_wrong_passwords(cast) -> None:
@@ -69,7 +81,8 @@ def test_it_locks_a_user_out_after_five_wrong_passwords(cast) -> None:
 def test_it_logs_in_with_the_right_password(cast) -> None:
     client = Client()
     response = client.post("/login/", {"username": "alice", "password": PASSWORD})
-    assert response.status_code == 302 and response["Location"] == "/people/"
+    assert response.status_code == 302
+    assert response["Location"] == "/people/"
 
 
 def test_it_hashes_passwords_with_argon2_in_production_settings() -> None:

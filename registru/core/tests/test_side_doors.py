@@ -23,7 +23,12 @@ def test_it_does_not_install_the_django_admin() -> None:
 
 def test_it_classifies_every_field_of_every_personal_data_model() -> None:
     models = personal_data_models()
-    assert {m._meta.label for m in models} >= {"people.Person", "people.Organization", "people.Affiliation", "people.Note"}
+    assert {m._meta.label for m in models} >= {
+        "people.Person",
+        "people.Organization",
+        "people.Affiliation",
+        "people.Note",
+    }
     assert {m._meta.label: unclassified_fields(m) for m in models} == {m._meta.label: [] for m in models}
 
 
@@ -41,7 +46,9 @@ def test_it_notices_an_unclassified_field() -> None:
     assert unclassified_fields(Fake) == ["nickname"]  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("url", ["/people/", "/organizations/", "/account/", "/api/v1/people", "/api/v1/organizations"])
+@pytest.mark.parametrize(
+    "url", ["/people/", "/organizations/", "/account/", "/api/v1/people", "/api/v1/organizations"]
+)
 def test_it_shows_nothing_to_anonymous_visitors(cast, url: str) -> None:
     response = Client().get(url)
     assert response.status_code in (302, 401)
@@ -51,5 +58,7 @@ def test_it_shows_nothing_to_anonymous_visitors(cast, url: str) -> None:
 def test_every_app_model_is_either_personal_data_or_known_to_hold_none() -> None:
     known_without_pii = {"accounts.Team", "accounts.User", "accounts.ApiToken", "audit.AuditEvent"}
     ours = [m for m in apps.get_models() if m.__module__.startswith("registru.")]
-    unaccounted = {m._meta.label for m in ours} - {m._meta.label for m in personal_data_models()} - known_without_pii
+    unaccounted = (
+        {m._meta.label for m in ours} - {m._meta.label for m in personal_data_models()} - known_without_pii
+    )
     assert unaccounted == set()

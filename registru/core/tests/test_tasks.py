@@ -33,9 +33,22 @@ def run_ping_through_a_worker(tmp_path: Path, queue_url: str) -> subprocess.Comp
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
         "REGISTRU_TASKS_IMMEDIATE": "false",
     }
-    worker = subprocess.Popen([REGISTRU, "worker", "--workers", "1"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    worker = subprocess.Popen(
+        [REGISTRU, "worker", "--workers", "1"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
-        return subprocess.run([REGISTRU, "tasks", "ping", "--wait", "30"], env=env, capture_output=True, text=True, timeout=60, check=False)
+        return subprocess.run(
+            [REGISTRU, "tasks", "ping", "--wait", "30"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
     finally:
         worker.terminate()
         worker.wait(timeout=30)
@@ -59,8 +72,19 @@ def test_it_runs_a_task_in_a_worker_on_redis_storage(tmp_path: Path) -> None:
 
 
 def test_it_fails_clearly_when_no_worker_answers(tmp_path: Path) -> None:
-    env = os.environ | {"REGISTRU_DATA_DIR": str(tmp_path), "REGISTRU_QUEUE_URL": f"sqlite:///{tmp_path / 'q.sqlite3'}", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
-    result = subprocess.run([REGISTRU, "tasks", "ping", "--wait", "1"], env=env, capture_output=True, text=True, timeout=60, check=False)
+    env = os.environ | {
+        "REGISTRU_DATA_DIR": str(tmp_path),
+        "REGISTRU_QUEUE_URL": f"sqlite:///{tmp_path / 'q.sqlite3'}",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    }
+    result = subprocess.run(
+        [REGISTRU, "tasks", "ping", "--wait", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode != 0
     assert "no worker answered" in result.stderr
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -15,17 +16,19 @@ pytestmark = pytest.mark.django_db
 JSON = "application/json"
 
 
-def post(client: Client, url: str, body: dict) -> object:
+def post(client: Client, url: str, body: dict) -> Any:
     return client.post(url, data=json.dumps(body), content_type=JSON)
 
 
-def patch(client: Client, url: str, body: dict) -> object:
+def patch(client: Client, url: str, body: dict) -> Any:
     return client.patch(url, data=json.dumps(body), content_type=JSON)
 
 
 def test_it_creates_reads_and_updates_a_person_with_an_audit_trail(cast, api_for) -> None:
     api = api_for(cast.alice)
-    created = post(api, "/api/v1/people", {"given_name": "Ana", "family_name": "Pop", "phones": ["0722 000 001"]})
+    created = post(
+        api, "/api/v1/people", {"given_name": "Ana", "family_name": "Pop", "phones": ["0722 000 001"]}
+    )
     assert created.status_code == 201, created.content
     person_id = created.json()["id"]
     assert created.json()["phones"] == ["+40722000001"]
@@ -88,9 +91,15 @@ def test_it_searches_by_post_so_terms_stay_out_of_urls(cast, api_for) -> None:
 def test_it_adds_an_employer_and_a_note(cast, api_for) -> None:
     api = api_for(cast.alice)
     person = post(api, "/api/v1/people", {"given_name": "Dan", "family_name": "Lungu"}).json()
-    affiliation = post(api, f"/api/v1/people/{person['id']}/affiliations", {"organization_id": cast.alice_org.pk, "role": "CEO"})
+    affiliation = post(
+        api,
+        f"/api/v1/people/{person['id']}/affiliations",
+        {"organization_id": cast.alice_org.pk, "role": "CEO"},
+    )
     assert affiliation.status_code == 201
-    note = post(api, f"/api/v1/people/{person['id']}/notes", {"body": "Întâlnire la Cluj.", "kind": "meeting"})
+    note = post(
+        api, f"/api/v1/people/{person['id']}/notes", {"body": "Întâlnire la Cluj.", "kind": "meeting"}
+    )
     assert note.status_code == 201
     detail = api.get(f"/api/v1/people/{person['id']}").json()
     assert detail["employers"][0]["organization"]["label"] == "Țesătoria Mureșul SRL"
@@ -98,7 +107,9 @@ def test_it_adds_an_employer_and_a_note(cast, api_for) -> None:
 
 def test_it_refuses_requests_without_valid_credentials(cast) -> None:
     assert Client().get("/api/v1/people").status_code == 401
-    assert Client(headers={"Authorization": "Bearer rgs_not-a-token"}).get("/api/v1/people").status_code == 401
+    assert (
+        Client(headers={"Authorization": "Bearer rgs_not-a-token"}).get("/api/v1/people").status_code == 401
+    )
 
 
 def test_it_refuses_a_session_write_without_a_csrf_token(cast) -> None:

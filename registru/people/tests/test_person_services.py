@@ -19,12 +19,20 @@ def events(person: Person, action: str) -> list[AuditEvent]:
 
 def test_it_records_who_what_and_how_when_a_person_is_created(cast) -> None:
     person = services.create_person(
-        {"given_name": "Ana", "family_name": "Pop", "emails": ["Ana.Pop@Firma.RO"], "phones": ["0722 123 456"]},
+        {
+            "given_name": "Ana",
+            "family_name": "Pop",
+            "emails": ["Ana.Pop@Firma.RO"],
+            "phones": ["0722 123 456"],
+        },
         actor=cast.alice,
     )
     [event] = events(person, "person.created")
     assert (event.actor_id, event.actor_label, event.channel, event.request_id) == (
-        cast.alice.pk, "Alice Anghel (alice)", "cli", "test"
+        cast.alice.pk,
+        "Alice Anghel (alice)",
+        "cli",
+        "test",
     )
     assert event.changes["emails"] == [None, ["Ana.Pop@firma.ro"]]
     assert event.changes["phones"] == [None, ["+40722123456"]]
@@ -33,7 +41,12 @@ def test_it_records_who_what_and_how_when_a_person_is_created(cast) -> None:
 
 def test_it_records_only_the_fields_that_changed(cast) -> None:
     person = cast.andrei_person
-    services.update_person(person, {"job_title": "Contabil", "given_name": person.given_name}, actor=cast.andrei, reason="la cererea clientului")
+    services.update_person(
+        person,
+        {"job_title": "Contabil", "given_name": person.given_name},
+        actor=cast.andrei,
+        reason="la cererea clientului",
+    )
     [event] = events(person, "person.updated")
     assert event.changes == {"job_title": ["", "Contabil"]}
     assert event.reason == "la cererea clientului"
@@ -67,13 +80,17 @@ def test_it_refuses_to_give_a_record_to_another_agent(cast) -> None:
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError) as error:
-        services.create_person({"given_name": "A", "family_name": "B", "owner": cast.carol.pk}, actor=cast.alice)
+        services.create_person(
+            {"given_name": "A", "family_name": "B", "owner": cast.carol.pk}, actor=cast.alice
+        )
     assert "owner" in error.value.message_dict
     assert not Person.objects.filter(family_name="B").exists()
 
 
 def test_it_lets_a_manager_give_a_record_to_a_team_member(cast) -> None:
-    person = services.create_person({"given_name": "A", "family_name": "B", "owner": cast.alice.pk}, actor=cast.bob)
+    person = services.create_person(
+        {"given_name": "A", "family_name": "B", "owner": cast.alice.pk}, actor=cast.bob
+    )
     assert person.owner == cast.alice
 
 
@@ -84,13 +101,20 @@ def test_it_archives_and_restores_with_an_event_each(cast) -> None:
     services.restore_person(person, actor=cast.andrei)
     assert Person.objects.get(pk=person.pk).archived_at is None
     assert [e.action for e in AuditEvent.objects.filter(subject_id=person.pk).order_by("id")][-2:] == [
-        "person.archived", "person.restored"
+        "person.archived",
+        "person.restored",
     ]
 
 
 def test_it_merges_a_duplicate_moving_contacts_employers_and_notes(cast) -> None:
     primary = cast.alice_person
-    duplicate = PersonFactory(given_name="Ioana", family_name="Stefanescu", emails=["ioana@alt.ro"], owner=cast.alice, job_title="CFO")
+    duplicate = PersonFactory(
+        given_name="Ioana",
+        family_name="Stefanescu",
+        emails=["ioana@alt.ro"],
+        owner=cast.alice,
+        job_title="CFO",
+    )
     other_org = OrganizationFactory(owner=cast.alice)
     services.create_affiliation(duplicate, other_org, {"role": "CFO"}, actor=cast.alice)
     note = note_about(duplicate)
@@ -101,9 +125,13 @@ def test_it_merges_a_duplicate_moving_contacts_employers_and_notes(cast) -> None
     duplicate.refresh_from_db()
     assert "ioana@alt.ro" in primary.emails
     assert primary.job_title == "CFO"
-    assert set(primary.affiliations.values_list("organization_id", flat=True)) == {cast.alice_org.pk, other_org.pk}
+    assert set(primary.affiliations.values_list("organization_id", flat=True)) == {
+        cast.alice_org.pk,
+        other_org.pk,
+    }
     assert Note.objects.get(pk=note.pk).person_id == primary.pk
-    assert duplicate.merged_into_id == primary.pk and duplicate.archived_at is not None
+    assert duplicate.merged_into_id == primary.pk
+    assert duplicate.archived_at is not None
     assert AuditEvent.objects.filter(target_id=note.pk, action="note.updated").count() == 1
     assert events(duplicate, "person.merged_away")[0].reason == "aceeași persoană"
 

@@ -55,22 +55,48 @@ ENDPOINTS = [
     Endpoint("page person note", "post", "/people/{person}/notes/", lambda c: {"kind": "call", "body": "x"}),
     Endpoint("page organization", "get", "/organizations/{org}/"),
     Endpoint("page organization history", "get", "/organizations/{org}/history/"),
-    Endpoint("page organization edit", "post", "/organizations/{org}/edit/", lambda c: {"name": "Alt nume", "status": "customer", "country": "RO", "owner": c.carol.pk}),
+    Endpoint(
+        "page organization edit",
+        "post",
+        "/organizations/{org}/edit/",
+        lambda c: {"name": "Alt nume", "status": "customer", "country": "RO", "owner": c.carol.pk},
+    ),
     Endpoint("page organization archive", "post", "/organizations/{org}/archive/"),
-    Endpoint("page organization note", "post", "/organizations/{org}/notes/", lambda c: {"kind": "call", "body": "x"}),
+    Endpoint(
+        "page organization note",
+        "post",
+        "/organizations/{org}/notes/",
+        lambda c: {"kind": "call", "body": "x"},
+    ),
     Endpoint("api person", "get", "/api/v1/people/{person}", api=True),
     Endpoint("api person history", "get", "/api/v1/people/{person}/history", api=True),
     Endpoint("api person affiliations", "get", "/api/v1/people/{person}/affiliations", api=True),
     Endpoint("api person notes", "get", "/api/v1/people/{person}/notes", api=True),
-    Endpoint("api person patch", "patch", "/api/v1/people/{person}", lambda c: {"job_title": "Intrus"}, api=True),
+    Endpoint(
+        "api person patch", "patch", "/api/v1/people/{person}", lambda c: {"job_title": "Intrus"}, api=True
+    ),
     Endpoint("api person archive", "post", "/api/v1/people/{person}/archive", lambda c: {}, api=True),
     Endpoint("api person restore", "post", "/api/v1/people/{person}/restore", lambda c: {}, api=True),
     Endpoint("api person note", "post", "/api/v1/people/{person}/notes", lambda c: {"body": "x"}, api=True),
     Endpoint("api organization", "get", "/api/v1/organizations/{org}", api=True),
     Endpoint("api organization people", "get", "/api/v1/organizations/{org}/people", api=True),
-    Endpoint("api organization patch", "patch", "/api/v1/organizations/{org}", lambda c: {"industry": "Intrus"}, api=True),
-    Endpoint("api organization archive", "post", "/api/v1/organizations/{org}/archive", lambda c: {}, api=True),
-    Endpoint("api organization note", "post", "/api/v1/organizations/{org}/notes", lambda c: {"body": "x"}, api=True),
+    Endpoint(
+        "api organization patch",
+        "patch",
+        "/api/v1/organizations/{org}",
+        lambda c: {"industry": "Intrus"},
+        api=True,
+    ),
+    Endpoint(
+        "api organization archive", "post", "/api/v1/organizations/{org}/archive", lambda c: {}, api=True
+    ),
+    Endpoint(
+        "api organization note",
+        "post",
+        "/api/v1/organizations/{org}/notes",
+        lambda c: {"body": "x"},
+        api=True,
+    ),
 ]
 
 # role -> (person in scope, organization in scope) and the same out of scope; None: no such record
@@ -138,13 +164,17 @@ def test_in_scope_works(cast, role: str, endpoint: Endpoint) -> None:
 @pytest.mark.parametrize("role", ["alice", "bob", "carol", "mara"])
 def test_lists_and_searches_never_show_out_of_scope_records(cast, role: str) -> None:
     user = getattr(cast, role)
-    hidden = {getattr(cast, TARGETS[role][1][0]).pk}
+    out_of_scope = TARGETS[role][1]
+    assert out_of_scope is not None
+    hidden = {getattr(cast, out_of_scope[0]).pk}
     api = client_for(user, Endpoint("", "get", "", api=True))
     listed = {item["id"] for item in api.get("/api/v1/people?limit=100").json()["items"]}
     found = {
         item["id"]
         for query in ("stefanescu", "turcanu", "radulescu", "firma.ro", "0722")
-        for item in api.post("/api/v1/people/search", data=json.dumps({"q": query}), content_type="application/json").json()["items"]
+        for item in api.post(
+            "/api/v1/people/search", data=json.dumps({"q": query}), content_type="application/json"
+        ).json()["items"]
     }
     assert not hidden & (listed | found)
 
@@ -159,6 +189,10 @@ def test_roles_without_browsing_get_403_on_list_pages(cast, role: str) -> None:
 
 def test_roles_without_browsing_cannot_create_people_through_the_api(cast) -> None:
     api = client_for(cast.mara, Endpoint("", "get", "", api=True))
-    response = api.post("/api/v1/people", data=json.dumps({"given_name": "A", "family_name": "B"}), content_type="application/json")
+    response = api.post(
+        "/api/v1/people",
+        data=json.dumps({"given_name": "A", "family_name": "B"}),
+        content_type="application/json",
+    )
     assert response.status_code == 403
     assert not Person.objects.filter(family_name="B").exists()

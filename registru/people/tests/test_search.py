@@ -21,9 +21,26 @@ def found(user, query: str) -> set[str]:
 
 @pytest.fixture
 def people(cast):
-    PersonFactory(given_name="Ștefan", family_name="Țăranu", emails=["stefan@agro-baragan.ro"], phones=["0722 111 222"], owner=cast.dora)
-    PersonFactory(given_name="Ana", family_name="Popa", emails=["ana.popa@firma.ro"], phones=["+49 40 1234567"], owner=cast.dora)
-    PersonFactory(given_name="Ana", family_name="Popovici", emails=["contact@100%_real.ro".replace("%_", "")], owner=cast.dora)
+    PersonFactory(
+        given_name="Ștefan",
+        family_name="Țăranu",
+        emails=["stefan@agro-baragan.ro"],
+        phones=["0722 111 222"],
+        owner=cast.dora,
+    )
+    PersonFactory(
+        given_name="Ana",
+        family_name="Popa",
+        emails=["ana.popa@firma.ro"],
+        phones=["+49 40 1234567"],
+        owner=cast.dora,
+    )
+    PersonFactory(
+        given_name="Ana",
+        family_name="Popovici",
+        emails=["contact@100%_real.ro".replace("%_", "")],
+        owner=cast.dora,
+    )
     return cast
 
 
@@ -49,7 +66,10 @@ def test_it_finds_people(people, query: str, expected: set[str]) -> None:
     assert found(people.dora, query) == expected
 
 
-@pytest.mark.parametrize("query", ['"', "pop AND", "pop OR ana", "NEAR(pop)", "pop*", "%", "_", "\\", "100%", "a'b", "'; DROP TABLE x; --"])
+@pytest.mark.parametrize(
+    "query",
+    ['"', "pop AND", "pop OR ana", "NEAR(pop)", "pop*", "%", "_", "\\", "100%", "a'b", "'; DROP TABLE x; --"],
+)
 def test_it_treats_operators_and_wildcards_as_plain_text(people, query: str) -> None:
     assert found(people.dora, query) <= {"Popa", "Popovici", "Țăranu", "Ștefănescu", "Rădulescu", "Țurcanu"}
     if "%" in query or query == "_":

@@ -98,7 +98,8 @@ def test_it_shows_form_errors_inline_and_saves_nothing(cast, client_for) -> None
     response = client_for(cast.alice).post(
         "/people/new/",
         {"given_name": "Ana", "family_name": "Pop", "emails": ["ana@"], "phones": ["0722 123 456"],
-         "preferred_language": "ro", "source": "other", "lawful_basis": "consent", "country": "RO", "owner": cast.alice.pk},
+         "preferred_language": "ro", "source": "other", "lawful_basis": "consent", "country": "RO",
+         "owner": cast.alice.pk},
     )  # fmt: skip
     assert response.status_code == 200
     assert "is not a valid email address" in response.content.decode()
@@ -113,3 +114,12 @@ def test_it_never_crashes_on_arbitrary_phone_text(text: str) -> None:
     except ValidationError:
         return
     assert result.startswith("+")
+
+
+def test_the_api_literals_match_the_model_choices() -> None:
+    from typing import get_args
+
+    from registru.people.schemas import CHOICE_LITERALS
+
+    for literal, choices in CHOICE_LITERALS.items():
+        assert set(get_args(literal)) == set(choices.values), choices.__name__

@@ -48,7 +48,8 @@ ORGANIZATIONS = (
     ("Lumière Conseil SAS", "prospect", "FR", "Lyon", "", "Consultanță", "alice", "FR40303265045"),
 )
 GIVEN = ("Ioana", "Andreea", "Mihai", "Ștefan", "Raluca", "Tudor", "Bianca", "Răzvan", "Cătălina",
-         "Ovidiu", "Iuliana", "Sorin", "Alexandra", "Cristian", "Elena", "Vlad", "Anca", "Gheorghe")  # fmt: skip
+         "Ovidiu", "Iuliana", "Sorin", "Alexandra", "Cristian", "Elena", "Vlad", "Anca",
+         "Gheorghe")  # fmt: skip
 FAMILY = ("Popescu", "Ionescu", "Stănescu", "Dumitru", "Țurcanu", "Munteanu", "Constantinescu",
           "Gheorghiu", "Rădulescu", "Niculescu", "Băluță", "Șerban", "Lungu", "Mocanu", "Oprea")  # fmt: skip
 FOREIGN = {
@@ -87,7 +88,11 @@ class Command(BaseCommand):
         users = self._users()
         organizations = self._organizations(users)
         created = self._people(users, organizations, options["people"])
-        self.stdout.write(self.style.SUCCESS(f"Demo ready: {len(users)} users, {len(organizations)} organizations, {created} new people."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo ready: {len(users)} users, {len(organizations)} organizations, {created} new people."
+            )
+        )
         self._print_logins()
 
     def _print_logins(self) -> None:
@@ -95,7 +100,10 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo logins, password {settings.DEMO_PASSWORD!r}: {logins}")
 
     def _users(self) -> dict[str, User]:
-        teams = [Team.objects.filter(name=name).first() or accounts.create_team(name, actor=ACTOR) for name in TEAMS]
+        teams = [
+            Team.objects.filter(name=name).first() or accounts.create_team(name, actor=ACTOR)
+            for name in TEAMS
+        ]
         users = {}
         for username, role, team, first, last in USERS:
             user = User.objects.filter(username=username).first()
@@ -124,15 +132,24 @@ class Command(BaseCommand):
 
     def _people(self, users: dict[str, User], organizations: list[Organization], count: int) -> int:
         existing = Person.objects.count()
-        rng = random.Random(20261129 + existing)
+        rng = random.Random(20261129 + existing)  # noqa: S311 (repeatable demo data, not secrets)
         created = 0
         for index in range(existing, count):
             organization = organizations[index % len(organizations)]
             person = people.create_person(self._person_data(rng, index, organization), actor=ACTOR)
             since = date(2018, 1, 1) + timedelta(days=rng.randrange(2500))
-            people.create_affiliation(person, organization, {"role": rng.choice(TITLES), "since": since}, actor=ACTOR)
+            people.create_affiliation(
+                person, organization, {"role": rng.choice(TITLES), "since": since}, actor=ACTOR
+            )
             if index % 3 == 0:
-                people.create_note({"kind": "call", "body": "Discuție despre oferta pentru anul viitor; revenim în două săptămâni."}, actor=ACTOR, person=person)
+                people.create_note(
+                    {
+                        "kind": "call",
+                        "body": "Discuție despre oferta pentru anul viitor; revenim în două săptămâni.",
+                    },
+                    actor=ACTOR,
+                    person=person,
+                )
             created += 1
         return created
 

@@ -35,7 +35,13 @@ class Command(BaseCommand):
         url = f"http://{options['host']}:{options['port']}/"
         self.stdout.write(self.style.SUCCESS(f"Registru is running at {url}  (Ctrl-C stops it)"))
         try:
-            serve(application, host=options["host"], port=options["port"], threads=options["threads"], ident="Registru")
+            serve(
+                application,
+                host=options["host"],
+                port=options["port"],
+                threads=options["threads"],
+                ident="Registru",
+            )
         except KeyboardInterrupt:
             pass
         finally:

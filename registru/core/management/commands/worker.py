@@ -19,10 +19,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--workers", type=int, default=None, help="Worker threads.")
         parser.add_argument("--periodic", dest="periodic", action="store_true", default=True)
-        parser.add_argument("--no-periodic", dest="periodic", action="store_false", help="Leave schedules to another worker.")
+        parser.add_argument(
+            "--no-periodic", dest="periodic", action="store_false", help="Leave schedules to another worker."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         consumer = make_consumer(workers=options["workers"], periodic=options["periodic"])
-        storage = "Redis" if "RedisHuey" in str(settings.HUEY["huey_class"]) else "SQLite"  # type: ignore[index]
-        self.stdout.write(f"Worker started on {storage} storage (periodic tasks {'on' if options['periodic'] else 'off'}).")
+        storage = "Redis" if "RedisHuey" in str(settings.HUEY["huey_class"]) else "SQLite"
+        self.stdout.write(
+            f"Worker started on {storage} storage (periodic tasks {'on' if options['periodic'] else 'off'})."
+        )
         consumer.run()

@@ -1,0 +1,114 @@
+"""The pages as an agent uses them on a phone, in Debian's chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from registru.audit.models import AuditEvent
+from registru.conftest import chromium_path
+from registru.people.models import Person
+from registru.testing.factories import PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    executable = chromium_path()
+    if executable is None:
+        if os.environ.get("REGISTRU_REQUIRE_BROWSER"):
+            pytest.fail("chromium is required (REGISTRU_REQUIRE_BROWSER) but not installed")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium): browser tests skipped")
+    # Playwright's sync API runs an event loop in this thread; Django must allow the ORM here.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable,
+            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
+        )
+        yield browser
+        browser.close()
+
+
+def open_phone(browser: Any, live_server: Any, locale: str) -> Any:
+    context = browser.new_context(viewport=PHONE, locale=locale, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.on("console", lambda message: page.errors.append(message.text) if message.type == "error" else None)
+    page.base = live_server.url
+    return page
+
+
+def log_in(page: Any, username: str) -> None:
+    page.goto(page.base + "/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.locator("form[action='/login/'] button[type=submit]").click()
+    page.wait_for_url(re.compile(r".*/people/$"))
+
+
+def edit_phone_and_check_history(page: Any, labels: dict[str, str]) -> None:
+    page.fill("#id_q", "stefanescu")
+    result = page.locator("#results a", has_text="Ștefănescu")
+    result.wait_for()
+    assert page.locator("#results tbody tr").count() == 1
+    result.click()
+    page.get_by_role("button", name=labels["edit"], exact=True).click()
+    page.locator("input[name=phones]").first.fill("0744 555 666")
+    page.get_by_role("button", name=labels["save"]).click()
+    page.wait_for_url(re.compile(r".*/people/\d+/$"))
+    page.get_by_role("link", name=labels["history"]).click()
+    event = page.locator("article.event").first
+    assert "+40744555666" in event.inner_text()
+    assert labels["via"] in event.inner_text()
+
+
+def test_an_agent_edits_a_phone_on_a_phone_and_sees_it_in_history(
+    cast: Any, browser: Any, live_server: Any
+) -> None:
+    page = open_phone(browser, live_server, "en-GB")
+    log_in(page, "alice")
+    edit_phone_and_check_history(
+        page, {"edit": "Edit", "save": "Save", "history": "History", "via": "via web"}
+    )
+    person = Person.objects.get(pk=cast.alice_person.pk)
+    assert person.phones[0] == "+40744555666"
+    assert (
+        AuditEvent.objects.filter(
+            subject_id=person.pk, action="person.updated", channel="ui", actor_id=cast.alice.pk
+        ).count()
+        == 1
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], (
+        "the page scrolls sideways on a phone"
+    )
+    assert page.errors == []
+
+
+def test_the_same_in_romanian(cast: Any, browser: Any, live_server: Any) -> None:
+    page = open_phone(browser, live_server, "ro-RO")
+    log_in(page, "alice")
+    assert page.locator("h1").inner_text() == "Persoane"
+    edit_phone_and_check_history(
+        page, {"edit": "Editează", "save": "Salvează", "history": "Istoric", "via": "prin web"}
+    )
+    assert Person.objects.get(pk=cast.alice_person.pk).phones[0] == "+40744555666"
+    assert page.errors == []
+
+
+def test_the_language_switch_changes_the_interface(cast: Any, browser: Any, live_server: Any) -> None:
+    page = open_phone(browser, live_server, "en-GB")
+    log_in(page, "alice")
+    page.get_by_role("button", name="Romanian").click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "Persoane"
