@@ -38,6 +38,8 @@ class Page[M: Model]:
     items: list[M]
     next_cursor: str | None
     previous_cursor: str | None
+    # Set when the results are for a corrected search ("did you mean ...").
+    corrected_query: str | None = None
 
 
 def make_cursor(pk: Any, sort_name: str, *, backwards: bool = False) -> str:

@@ -137,6 +137,7 @@ def page_out(page: Page[Any], shape: Any) -> dict[str, Any]:
         "items": [shape(item) for item in page.items],
         "next_cursor": page.next_cursor,
         "previous_cursor": page.previous_cursor,
+        "corrected_query": page.corrected_query,
     }
 
 

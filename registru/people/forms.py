@@ -109,6 +109,8 @@ class PeopleFilterForm(forms.Form):
         label=_("Sort"), required=False, choices=[(key, SORT_LABELS[key]) for key in PEOPLE_SORTS]
     )
     cursor = forms.CharField(required=False, widget=forms.HiddenInput, max_length=500)
+    # The corrected search a previous page answered, so that its next page does too.
+    corrected_q = forms.CharField(required=False, widget=forms.HiddenInput, max_length=200)
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -261,8 +261,27 @@ class PersonSearchDocument(GuardedModel):
 
     person = models.OneToOneField(Person, primary_key=True, on_delete=models.CASCADE, related_name="+")
     document = models.TextField()
+    # The words of the person's names and employers, counted in the vocabulary below.
+    words = models.TextField(default="")
 
-    PII: ClassVar[dict[str, PIIClass]] = {"person": N, "document": ID}
+    PII: ClassVar[dict[str, PIIClass]] = {"person": N, "document": ID, "words": ID}
 
     def __str__(self) -> str:
         return f"search document of person {self.person_id}"
+
+
+class SearchWord(GuardedModel):
+    """A word of some person's names or employers, with how many people have it.
+
+    It lets a search with a typo ("popscu") find the word that was meant ("popescu") by
+    looking up every one-letter variant of it, an indexed lookup of a few hundred keys. A word
+    no one has any more is deleted, so an erased name does not linger here.
+    """
+
+    word = models.CharField(max_length=100, primary_key=True)
+    people = models.PositiveIntegerField(default=0)
+
+    PII: ClassVar[dict[str, PIIClass]] = {"word": ID, "people": N}
+
+    def __str__(self) -> str:
+        return self.word

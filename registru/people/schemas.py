@@ -129,6 +129,11 @@ class PersonPage(Schema):
     items: list[PersonOut]
     next_cursor: str | None
     previous_cursor: str | None
+    corrected_query: str | None = Field(
+        None,
+        description="Set when nothing matched the query exactly and these are the results of this "
+        "corrected query; send it as `q` with the cursors of the next pages.",
+    )
 
 
 class PeopleSearchIn(StrictIn):

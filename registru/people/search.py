@@ -9,20 +9,27 @@ the index; neither is ever asked to scan the table.
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 
 from django.db import connection
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
-from registru.people.models import Person, PersonSearchDocument
+from registru.people.models import Person, PersonSearchDocument, SearchWord
 from registru.people.scopes import current_affiliations
 
 MIN_TRIGRAM = 3
+MIN_CORRECTABLE = 4  # shorter words have too many one-letter neighbours to guess from
 MAX_TERMS = 6
 MAX_QUERY_LENGTH = 200
+WORD_RE = re.compile(r"[a-z0-9]{3,100}")
+MATCHES_SQL = (
+    "WITH matches AS MATERIALIZED (SELECT person_id FROM people_personsearchdocument "
+    "WHERE {conditions}) SELECT person_id FROM matches"
+)
 
 
 def normalize(text: str) -> str:
@@ -65,11 +72,95 @@ def reindex(person_ids: Iterable[int]) -> None:
         employers[person_id].append(name)
     people = Person.objects.filter(pk__in=ids).only("given_name", "family_name", "emails", "phones")
     documents = [
-        PersonSearchDocument(person_id=person.pk, document=document_for(person, employers[person.pk]))
+        PersonSearchDocument(
+            person_id=person.pk,
+            document=document_for(person, employers[person.pk]),
+            words=" ".join(sorted(words_for(person, employers[person.pk]))),
+        )
         for person in people
     ]
+    counts: Counter[str] = Counter()
+    for words in PersonSearchDocument.objects.filter(person_id__in=ids).values_list("words", flat=True):
+        counts.subtract(words.split())
+    for document in documents:
+        counts.update(document.words.split())
     PersonSearchDocument.objects.filter(person_id__in=ids).delete()
     PersonSearchDocument.objects.bulk_create(documents)
+    if connection.vendor == "sqlite":
+        _write_fts(ids, documents)
+    _count_words(counts)
+
+
+def clear_index() -> None:
+    """Empty the search index and the vocabulary (before rebuilding them from scratch)."""
+    PersonSearchDocument.objects.all().delete()
+    SearchWord.objects.all().delete()
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM people_search_fts")
+
+
+def words_for(person: Person, employers: Iterable[str]) -> set[str]:
+    """The words of a person's names and employers, as the typo correction knows them."""
+    return set(WORD_RE.findall(normalize(" ".join([person.given_name, person.family_name, *employers]))))
+
+
+def _write_fts(ids: list[int], documents: list[PersonSearchDocument]) -> None:
+    placeholders = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM people_search_fts WHERE rowid IN ({placeholders})", ids)  # noqa: S608
+        cursor.executemany(
+            "INSERT INTO people_search_fts (rowid, document) VALUES (%s, %s)",
+            [(document.person_id, document.document) for document in documents],
+        )
+
+
+def _count_words(delta: Counter[str]) -> None:
+    """Apply changes to the vocabulary's counts, set-based; words no one has are deleted."""
+    added = [(word, count) for word, count in delta.items() if count > 0]
+    removed = [(-count, -count, word) for word, count in delta.items() if count < 0]
+    with connection.cursor() as cursor:
+        if added:
+            cursor.executemany(
+                "INSERT INTO people_searchword (word, people) VALUES (%s, %s) ON CONFLICT (word) "
+                "DO UPDATE SET people = people_searchword.people + excluded.people",
+                added,
+            )
+        if removed:
+            cursor.executemany(
+                "UPDATE people_searchword SET people = CASE WHEN people > %s THEN people - %s ELSE 0 END "
+                "WHERE word = %s",
+                removed,
+            )
+            SearchWord.objects.filter(word__in=[word for *_n, word in removed], people=0).delete()
+
+
+def one_letter_variants(word: str) -> set[str]:
+    """Every word one deletion, swap, replacement or insertion away (Norvig's corrector)."""
+    letters = string.ascii_lowercase
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    deletes = [left + right[1:] for left, right in splits if right]
+    swaps = [left + right[1] + right[0] + right[2:] for left, right in splits if len(right) > 1]
+    replaces = [left + char + right[1:] for left, right in splits if right for char in letters]
+    inserts = [left + char + right for left, right in splits for char in letters]
+    return set(deletes + swaps + replaces + inserts)
+
+
+def _correct(term: str) -> str | None:
+    if len(term) < MIN_CORRECTABLE or not term.isalpha():
+        return None
+    candidates = one_letter_variants(term) | {term}
+    known = dict(SearchWord.objects.filter(word__in=candidates).values_list("word", "people"))
+    if term in known or not known:
+        return None  # a real word (nothing to correct), or nothing close enough
+    return max(known, key=lambda word: (known[word], word))
+
+
+def corrected_query(query: str) -> str | None:
+    """The query with each misspelt word replaced by the likeliest known word, if any."""
+    terms = terms_of(query)
+    corrected = [_correct(term) or term for term in terms]
+    return " ".join(corrected) if corrected != terms else None
 
 
 def terms_of(query: str) -> list[str]:
@@ -110,10 +201,7 @@ def _matching_ids(terms: list[str]) -> RawSQL:
     conditions = " AND ".join(["document LIKE %s"] * len(terms))
     patterns = ["%" + _escape_like(term) + "%" for term in terms]
     # Only placeholders are formatted into the statement; the terms travel as parameters.
-    statement = (
-        "WITH matches AS MATERIALIZED (SELECT person_id FROM people_personsearchdocument "
-        f"WHERE {conditions}) SELECT person_id FROM matches"
-    )
+    statement = MATCHES_SQL.format(conditions=conditions)
     return RawSQL(statement, patterns)  # noqa: S611
 
 

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db.models import Count, Prefetch, QuerySet
@@ -70,8 +70,23 @@ def filter_people(user: Any, criteria: PeopleFilter) -> QuerySet[Person]:
 def list_people(
     user: Any, criteria: PeopleFilter, *, sort: str = "name", cursor: str | None = None, limit: int = 25
 ) -> Page[Person]:
-    people = filter_people(user, criteria).select_related("owner")
-    return paginate(people, PEOPLE_SORTS[sort], sort, cursor, limit)
+    """A page of people. A search that finds nobody is retried once with its typos corrected;
+    the page then says which query it answers.
+    """
+    page = paginate(
+        filter_people(user, criteria).select_related("owner"), PEOPLE_SORTS[sort], sort, cursor, limit
+    )
+    if page.items or cursor or not criteria.query:
+        return page
+    correction = search.corrected_query(criteria.query)
+    if correction is None:
+        return page
+    corrected = replace(criteria, query=correction)
+    page = paginate(
+        filter_people(user, corrected).select_related("owner"), PEOPLE_SORTS[sort], sort, None, limit
+    )
+    page.corrected_query = correction
+    return page
 
 
 def person_detail(user: Any, pk: int) -> Person:

@@ -72,8 +72,9 @@ def _criteria(form: PeopleFilterForm) -> tuple[selectors.PeopleFilter, str, str 
     if not form.is_bound or not form.is_valid():
         return selectors.PeopleFilter(), "name", None
     data = form.cleaned_data
+    paging_a_correction = data["cursor"] and data["corrected_q"]
     criteria = selectors.PeopleFilter(
-        query=data["q"],
+        query=data["corrected_q"] if paging_a_correction else data["q"],
         organization_id=data["organization"],
         owner_id=data["owner"].pk if data["owner"] else None,
         status=data["status"],

@@ -7,24 +7,12 @@ from registru.core.migration_ops import VendorSQL
 DOCS = "people_personsearchdocument"
 
 SQLITE = [
-    f"CREATE VIRTUAL TABLE people_search_fts USING fts5(document, content='{DOCS}', "
-    "content_rowid='person_id', tokenize='trigram')",
-    f"CREATE TRIGGER people_search_ai AFTER INSERT ON {DOCS} BEGIN "
-    "INSERT INTO people_search_fts(rowid, document) VALUES (new.person_id, new.document); END",
-    f"CREATE TRIGGER people_search_ad AFTER DELETE ON {DOCS} BEGIN "
-    "INSERT INTO people_search_fts(people_search_fts, rowid, document) "
-    "VALUES ('delete', old.person_id, old.document); END",
-    f"CREATE TRIGGER people_search_au AFTER UPDATE ON {DOCS} BEGIN "
-    "INSERT INTO people_search_fts(people_search_fts, rowid, document) "
-    "VALUES ('delete', old.person_id, old.document); "
-    "INSERT INTO people_search_fts(rowid, document) VALUES (new.person_id, new.document); END",
+    # A table of its own (not external content with triggers): people.search writes it in the
+    # same transaction as the documents, and a table rebuild by a later migration cannot
+    # silently drop the triggers that would otherwise keep it in sync.
+    "CREATE VIRTUAL TABLE people_search_fts USING fts5(document, tokenize='trigram')",
 ]
-SQLITE_REVERSE = [
-    "DROP TRIGGER IF EXISTS people_search_au",
-    "DROP TRIGGER IF EXISTS people_search_ad",
-    "DROP TRIGGER IF EXISTS people_search_ai",
-    "DROP TABLE IF EXISTS people_search_fts",
-]
+SQLITE_REVERSE = ["DROP TABLE IF EXISTS people_search_fts"]
 POSTGRESQL = [
     # pg_trgm is a trusted extension (PostgreSQL 13+): the database owner may create it.
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",

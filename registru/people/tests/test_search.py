@@ -7,9 +7,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from registru.people import services
-from registru.people.models import Person
+from registru.people.models import Person, SearchWord
 from registru.people.search import normalize
-from registru.people.selectors import PeopleFilter, filter_people
+from registru.people.selectors import PeopleFilter, filter_people, list_people
 from registru.testing.factories import SETUP, PersonFactory
 
 pytestmark = pytest.mark.django_db
@@ -108,3 +108,53 @@ def test_it_normalises_case_and_diacritics() -> None:
 @given(st.text(max_size=40))
 def test_it_never_fails_on_arbitrary_text(people, text: str) -> None:
     found(people.dora, text)
+
+
+@pytest.mark.parametrize("typo", ["popsecu", "popescuu", "popecsu", "pqpescu", "ppescu"])
+def test_it_corrects_a_one_letter_typo_when_nothing_matches(cast, typo: str) -> None:
+    PersonFactory(given_name="Ana", family_name="Popescu", owner=cast.dora)
+    page = list_people(cast.dora, PeopleFilter(query=f"ana {typo}"))
+    assert [p.family_name for p in page.items] == ["Popescu"]
+    assert page.corrected_query == "ana popescu"
+
+
+def test_it_does_not_correct_a_search_that_found_someone(people) -> None:
+    page = list_people(people.dora, PeopleFilter(query="popa"))
+    assert page.corrected_query is None
+    assert [p.family_name for p in page.items] == ["Popa"]
+
+
+def test_it_forgets_a_word_nobody_has_any_more(people) -> None:
+    person = Person.objects.get(family_name="Țăranu")
+    services.update_person(person, {"family_name": "Lungu"}, actor=SETUP)
+    assert not SearchWord.objects.filter(word="taranu").exists()
+    assert SearchWord.objects.get(word="lungu").people == 1
+    assert list_people(people.dora, PeopleFilter(query="taranu")).items == []
+
+
+def test_it_counts_a_word_once_per_person(people) -> None:
+    assert SearchWord.objects.get(word="ana").people == 2
+
+
+def test_it_offers_the_corrected_search_through_the_api(people, api_for) -> None:
+    import json
+
+    body = json.dumps({"q": "tarany"})
+    page = (
+        api_for(people.dora).post("/api/v1/people/search", data=body, content_type="application/json").json()
+    )
+    assert page["corrected_query"] == "taranu"
+    assert [item["family_name"] for item in page["items"]] == ["Țăranu"]
+
+
+def test_the_rebuild_command_recreates_the_index_and_vocabulary(people) -> None:
+    import io
+
+    from django.core.management import call_command
+
+    words = dict(SearchWord.objects.values_list("word", "people"))
+    out = io.StringIO()
+    call_command("search", "rebuild", stdout=out)
+    assert "people indexed" in out.getvalue()
+    assert dict(SearchWord.objects.values_list("word", "people")) == words
+    assert found(people.dora, "taranu") == {"Țăranu"}
