@@ -5,5 +5,5 @@ from registru.accounts import views
 app_name = "accounts"
 urlpatterns = [
     path("", views.account, name="account"),
-    path("tokens/<int:pk>/revoke/", views.revoke_token, name="revoke_token"),
+    path("tokens/<id:pk>/revoke/", views.revoke_token, name="revoke_token"),
 ]

@@ -6,10 +6,10 @@ app_name = "organizations"
 urlpatterns = [
     path("", org_views.organization_list, name="list"),
     path("new/", org_views.organization_create, name="create"),
-    path("<int:pk>/", org_views.organization_detail, name="detail"),
-    path("<int:pk>/edit/", org_views.organization_edit, name="edit"),
-    path("<int:pk>/history/", org_views.organization_history, name="history"),
-    path("<int:pk>/archive/", org_views.organization_archive, name="archive"),
-    path("<int:pk>/restore/", org_views.organization_restore, name="restore"),
-    path("<int:pk>/notes/", org_views.organization_note_add, name="note_add"),
+    path("<id:pk>/", org_views.organization_detail, name="detail"),
+    path("<id:pk>/edit/", org_views.organization_edit, name="edit"),
+    path("<id:pk>/history/", org_views.organization_history, name="history"),
+    path("<id:pk>/archive/", org_views.organization_archive, name="archive"),
+    path("<id:pk>/restore/", org_views.organization_restore, name="restore"),
+    path("<id:pk>/notes/", org_views.organization_note_add, name="note_add"),
 ]

@@ -285,3 +285,15 @@ class EventOut(Schema):
 class EventPage(Schema):
     items: list[EventOut]
     next_cursor: str | None
+
+
+class AffiliationPage(Schema):
+    items: list[AffiliationOut]
+    next_cursor: str | None
+    previous_cursor: str | None
+
+
+class NotePage(Schema):
+    items: list[NoteOut]
+    next_cursor: str | None
+    previous_cursor: str | None

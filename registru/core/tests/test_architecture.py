@@ -40,6 +40,7 @@ def _is_write_path(path: Path) -> bool:
     parts = path.relative_to(PACKAGE).parts
     return (
         path.name == "services.py"
+        or "services" in parts
         or "migrations" in parts
         or "tests" in parts
         or "testing" in parts

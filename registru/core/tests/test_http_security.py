@@ -62,7 +62,7 @@ def _patterns(resolver: URLResolver, prefix: str = "") -> list[str]:
 
 def test_it_has_no_url_that_carries_text_other_than_ids() -> None:
     # Personal data never travels in a URL: every path parameter is an integer id.
-    text_parameters = [p for p in _patterns(get_resolver()) if re.search(r"<(?!int:)[^>]+>", p)]
+    text_parameters = [p for p in _patterns(get_resolver()) if re.search(r"<(?!id:)[^>]+>", p)]
     assert text_parameters == ["i18n/setlang/"] or all(
         "openapi" in p or "docs" in p for p in text_parameters
     ), text_parameters
@@ -89,3 +89,10 @@ def test_it_hashes_passwords_with_argon2_in_production_settings() -> None:
     from registru.config import settings as production
 
     assert production.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
+
+
+@pytest.mark.parametrize(
+    "url", ["/people/99999999999999999999999/", "/api/v1/people/99999999999999999999999"]
+)
+def test_it_answers_404_not_500_for_an_absurd_id(cast, client_for, url: str) -> None:
+    assert client_for(cast.dora).get(url).status_code == 404

@@ -13,6 +13,7 @@ from registru.core.context import AuditContextMissingError, UnauditedWriteError
 from registru.core.services import service
 from registru.people import services
 from registru.people.models import Note, Person
+from registru.people.services import people as person_services
 from registru.testing.factories import SETUP, PersonFactory, note_about
 
 pytestmark = pytest.mark.django_db
@@ -70,7 +71,7 @@ def test_it_rolls_back_the_change_when_the_audit_event_fails(monkeypatch: pytest
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("the trail is unavailable")
 
-    monkeypatch.setattr(services, "record", broken)
+    monkeypatch.setattr(person_services, "record", broken)
     with pytest.raises(RuntimeError):
         services.update_person(person, {"job_title": "Director"}, actor=SETUP)
     assert Person.objects.get(pk=person.pk).job_title == ""

@@ -125,3 +125,37 @@ def test_it_publishes_an_openapi_31_schema_with_declared_errors(cast, api_for) -
     assert schema["openapi"].startswith("3.1")
     responses = schema["paths"]["/api/v1/people/{person_id}"]["patch"]["responses"]
     assert {"401", "403", "404", "409", "422"} <= set(responses)
+
+
+def test_it_pages_notes_newest_first_and_only_within_scope(cast, api_for) -> None:
+    from registru.testing.factories import note_about
+
+    for index in range(4):
+        note_about(cast.alice_person, f"Nota {index}")
+    note_about(cast.carol_person, "Nota ascunsă")
+    api = api_for(cast.alice)
+    first = api.get("/api/v1/notes?limit=3").json()
+    second = api.get(f"/api/v1/notes?limit=3&cursor={first['next_cursor']}").json()
+    bodies = [note["body"] for note in first["items"] + second["items"]]
+    assert sorted(bodies) == [f"Nota {index}" for index in range(4)]
+    assert api.get(f"/api/v1/people/{cast.carol_person.pk}/notes").status_code == 404
+
+
+def test_it_lists_an_organizations_people_within_scope(cast, api_for) -> None:
+    items = api_for(cast.alice).get(f"/api/v1/organizations/{cast.alice_org.pk}/people").json()["items"]
+    assert [item["person"]["label"] for item in items] == ["Ioana Ștefănescu"]
+    assert (
+        api_for(cast.alice).get(f"/api/v1/affiliations?organization_id={cast.carol_org.pk}").json()["items"]
+        == []
+    )
+
+
+def test_it_merges_two_organizations(cast, api_for) -> None:
+    from registru.testing.factories import OrganizationFactory
+
+    duplicate = OrganizationFactory(name="Țesătoria Mureșul", owner=cast.alice, cui="18547290")
+    api = api_for(cast.alice)
+    response = post(api, f"/api/v1/organizations/{cast.alice_org.pk}/merge", {"duplicate_id": duplicate.pk})
+    assert response.status_code == 200, response.content
+    assert response.json()["cui"] == "18547290"
+    assert api.get(f"/api/v1/organizations/{duplicate.pk}").json()["archived_at"] is not None

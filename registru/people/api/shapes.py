@@ -1,0 +1,119 @@
+"""Shaping API answers from models, and small helpers shared by the endpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+
+from registru.accounts.roles import Capability
+from registru.audit.models import AuditEvent
+from registru.core.pagination import Page
+from registru.people.models import Affiliation, Note, Organization, Person
+
+
+def ref(obj: Any) -> dict[str, Any] | None:
+    if obj is None:
+        return None
+    return {"id": obj.pk, "label": getattr(obj, "label", None) or str(obj)}
+
+
+PERSON_FIELDS = (
+    "id", "given_name", "family_name", "emails", "phones", "job_title", "preferred_language",
+    "birth_date", "source", "lawful_basis", "status", "street", "city", "county",
+    "postal_code", "country", "last_verified_at", "archived_at", "created_at", "updated_at",
+    "version",
+)  # fmt: skip
+ORGANIZATION_FIELDS = (
+    "id", "name", "status", "cui", "trade_register_no", "industry", "street", "city",
+    "county", "postal_code", "country", "archived_at", "created_at", "updated_at", "version",
+)  # fmt: skip
+
+
+def person_out(person: Person) -> dict[str, Any]:
+    return {name: getattr(person, name) for name in PERSON_FIELDS} | {"owner": ref(person.owner)}
+
+
+def person_detail_out(person: Person) -> dict[str, Any]:
+    employers = [employer_out(a) for a in person.affiliations.all()]
+    return person_out(person) | {"employers": employers}
+
+
+def employer_out(affiliation: Affiliation) -> dict[str, Any]:
+    return {
+        "affiliation_id": affiliation.pk,
+        "organization": ref(affiliation.organization),
+        "role": affiliation.role,
+        "since": affiliation.since,
+        "until": affiliation.until,
+    }
+
+
+def organization_out(organization: Organization) -> dict[str, Any]:
+    return {name: getattr(organization, name) for name in ORGANIZATION_FIELDS} | {
+        "owner": ref(organization.owner),
+        "team": ref(organization.team),
+    }
+
+
+def affiliation_out(affiliation: Affiliation) -> dict[str, Any]:
+    return {
+        "id": affiliation.pk,
+        "person": ref(affiliation.person),
+        "organization": ref(affiliation.organization),
+        "role": affiliation.role,
+        "since": affiliation.since,
+        "until": affiliation.until,
+    }
+
+
+def note_out(note: Note) -> dict[str, Any]:
+    return {
+        "id": note.pk,
+        "kind": note.kind,
+        "occurred_at": note.occurred_at,
+        "author": ref(note.author),
+        "body": note.body,
+        "person_id": note.person_id,
+        "organization_id": note.organization_id,
+    }
+
+
+def page_out(page: Page[Any], shape: Any) -> dict[str, Any]:
+    return {
+        "items": [shape(item) for item in page.items],
+        "next_cursor": page.next_cursor,
+        "previous_cursor": page.previous_cursor,
+        "corrected_query": page.corrected_query,
+    }
+
+
+def service_data(payload: Any) -> tuple[dict[str, Any], int | None, str]:
+    """The changed fields of a PATCH body, with ``*_id`` keys renamed to the model's."""
+    data = payload.dict(exclude_unset=True)
+    version = data.pop("version", None)
+    reason = data.pop("reason", "")
+    for key in ("owner_id", "team_id"):
+        if key in data:
+            data[key.removesuffix("_id")] = data.pop(key)
+    return data, version, reason
+
+
+def ensure_can_create(user: Any) -> None:
+    if not user.can(Capability.BROWSE_RECORDS):
+        raise PermissionDenied("Your role does not work with people and organizations.")
+
+
+def event_out(event: AuditEvent) -> dict[str, Any]:
+    return {
+        "id": event.pk,
+        "occurred_at": event.occurred_at,
+        "actor": event.actor_label,
+        "channel": event.channel,
+        "request_id": event.request_id,
+        "action": event.action,
+        "target_type": event.target_type,
+        "target_id": event.target_id,
+        "changes": [{"field": name, "old": old, "new": new} for name, (old, new) in event.changes.items()],
+        "reason": event.reason,
+    }

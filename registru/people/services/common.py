@@ -1,0 +1,94 @@
+"""Helpers shared by the people services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import F, Model
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from registru.accounts.roles import Capability
+from registru.audit.actions import AuditAction as A
+from registru.audit.services import Changes, diff, record
+from registru.core.actors import SystemActor
+from registru.core.errors import ConflictError, NotInScopeError
+from registru.core.scopes import Action, restrict
+from registru.people.models import Person
+
+
+def audit_value(value: Any) -> Any:
+    """How a value is written in the trail: related records by id and readable label."""
+    if isinstance(value, Model):
+        return {"id": value.pk, "label": str(value)}
+    return value
+
+
+def _snapshot(instance: Model, names: list[str]) -> dict[str, Any]:
+    return {name: audit_value(getattr(instance, name)) for name in names}
+
+
+def _changes(instance: Model, cleaned: dict[str, Any]) -> Changes:
+    return diff(_snapshot(instance, list(cleaned)), {k: audit_value(v) for k, v in cleaned.items()})
+
+
+def _is_user(actor: Any) -> bool:
+    return not isinstance(actor, SystemActor)
+
+
+def ensure_in_scope(actor: Any, instance: Model) -> None:
+    """Services check scope themselves too, so no entry point can forget to."""
+    if _is_user(actor) and not restrict(actor, type(instance), Action.CHANGE).filter(pk=instance.pk).exists():
+        raise NotInScopeError(f"{instance._meta.label} {instance.pk} is not in the actor's scope")
+
+
+def _check_owner(actor: Any, owner: Any) -> None:
+    if not _is_user(actor) or actor.can(Capability.ASSIGN_ANY_OWNER):
+        return
+    if owner is not None and owner == actor:
+        return
+    if actor.can(Capability.ASSIGN_TEAM_OWNER) and actor.team_id and owner.team_id == actor.team_id:
+        return
+    message = _("Choose an owner.") if owner is None else _("You cannot give records to this user.")
+    raise ValidationError({"owner": [message]})
+
+
+def _ensure_may_create(actor: Any) -> None:
+    if _is_user(actor) and not actor.can(Capability.BROWSE_RECORDS):
+        raise PermissionDenied(_("Your role does not work with people and organizations."))
+
+
+def _default_owner(actor: Any, cleaned: dict[str, Any]) -> None:
+    _ensure_may_create(actor)
+    if "owner" not in cleaned and _is_user(actor):
+        cleaned["owner"] = actor
+    _check_owner(actor, cleaned.get("owner"))
+
+
+def _compare_and_set(instance: Any, values: dict[str, Any], expected_version: int | None) -> None:
+    """Write ``values`` only if nobody changed the record since ``expected_version``."""
+    version = instance.version if expected_version is None else expected_version
+    updated = (
+        type(instance)
+        .objects.filter(pk=instance.pk, version=version)
+        .update(**values, version=F("version") + 1, updated_at=timezone.now())
+    )
+    if updated == 0:
+        raise ConflictError(
+            _("Someone else changed this record meanwhile. Reload it and apply your change again."),
+            code="stale_version",
+        )
+    instance.refresh_from_db()
+
+
+def _set_archived(instance: Any, action: A, *, actor: Any, archived: bool, reason: str) -> Any:
+    ensure_in_scope(actor, instance)
+    if (instance.archived_at is not None) == archived:
+        return instance
+    old = instance.archived_at
+    _compare_and_set(instance, {"archived_at": timezone.now() if archived else None}, None)
+    subject = instance.pk if isinstance(instance, Person) else None
+    changes = {"archived_at": (old, instance.archived_at)}
+    record(action, actor=actor, target=instance, changes=changes, reason=reason, subject_id=subject)
+    return instance

@@ -1,0 +1,183 @@
+"""Services for people: create, change, archive, merge, undo a change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from registru.audit.actions import AuditAction as A
+from registru.audit.canonical import json_value
+from registru.audit.models import AuditEvent
+from registru.audit.services import diff, record
+from registru.core.errors import ConflictError
+from registru.core.services import service
+from registru.people import search
+from registru.people.models import Affiliation, Note, Person
+from registru.people.services.common import (
+    _changes,
+    _check_owner,
+    _compare_and_set,
+    _default_owner,
+    _set_archived,
+    _snapshot,
+    audit_value,
+    ensure_in_scope,
+)
+from registru.people.services.related import _delete_affiliation
+from registru.people.validation import clean_input
+
+
+@service
+def create_person(data: dict[str, Any], *, actor: Any, reason: str = "") -> Person:
+    """Add a data subject. The actor owns the new record unless another owner is given."""
+    cleaned = clean_input(Person, data)
+    _default_owner(actor, cleaned)
+    person = Person(**cleaned)
+    person.sort_key = search.sort_key_for(person.given_name, person.family_name)
+    person.save()
+    changes = {
+        name: (None, audit_value(value)) for name, value in cleaned.items() if value not in ("", [], None)
+    }
+    record(A.PERSON_CREATED, actor=actor, target=person, changes=changes, reason=reason, subject_id=person.pk)
+    search.reindex([person.pk])
+    return person
+
+
+@service
+def update_person(
+    person: Person,
+    data: dict[str, Any],
+    *,
+    actor: Any,
+    expected_version: int | None = None,
+    reason: str = "",
+) -> Person:
+    """Change a person's fields; fields not in ``data`` stay as they are."""
+    ensure_in_scope(actor, person)
+    cleaned = clean_input(Person, data, instance=person)
+    if "owner" in cleaned and cleaned["owner"] != person.owner:
+        _check_owner(actor, cleaned["owner"])
+    changes = _changes(person, cleaned)
+    if not changes:
+        return person
+    values = {name: cleaned[name] for name in changes}
+    if {"given_name", "family_name"} & changes.keys():
+        values["sort_key"] = search.sort_key_for(
+            cleaned.get("given_name", person.given_name), cleaned.get("family_name", person.family_name)
+        )
+    _compare_and_set(person, values, expected_version)
+    record(A.PERSON_UPDATED, actor=actor, target=person, changes=changes, reason=reason, subject_id=person.pk)
+    search.reindex([person.pk])
+    return person
+
+
+@service
+def archive_person(person: Person, *, actor: Any, reason: str = "") -> Person:
+    """Hide a person from lists without deleting anything; ``restore_person`` undoes it."""
+    return _set_archived(person, A.PERSON_ARCHIVED, actor=actor, archived=True, reason=reason)
+
+
+@service
+def restore_person(person: Person, *, actor: Any, reason: str = "") -> Person:
+    """Undo ``archive_person``."""
+    return _set_archived(person, A.PERSON_RESTORED, actor=actor, archived=False, reason=reason)
+
+
+MERGE_FILL_FIELDS = (
+    "job_title", "birth_date", "street", "city", "county", "postal_code", "country",
+)  # fmt: skip
+
+
+@service
+def merge_people(primary: Person, duplicate: Person, *, actor: Any, reason: str = "") -> Person:
+    """Fold ``duplicate`` into ``primary``: contacts, employers and notes move over, empty
+    fields of the primary are filled, and the duplicate is archived pointing at the primary.
+    """
+    for person in (primary, duplicate):
+        ensure_in_scope(actor, person)
+    if primary.pk == duplicate.pk or duplicate.merged_into_id or primary.merged_into_id:
+        raise ConflictError(_("These two records cannot be merged."), code="merge_invalid")
+    values: dict[str, Any] = {
+        "emails": _union(primary.emails, duplicate.emails),
+        "phones": _union(primary.phones, duplicate.phones),
+    }
+    for name in MERGE_FILL_FIELDS:
+        if not getattr(primary, name) and getattr(duplicate, name):
+            values[name] = getattr(duplicate, name)
+    changes = diff(_snapshot(primary, list(values)), values)
+    _move_children(duplicate, primary, actor=actor)
+    if changes:
+        _compare_and_set(primary, {name: values[name] for name in changes}, None)
+    changes["merged_from"] = (None, {"id": duplicate.pk, "label": str(duplicate)})
+    record(
+        A.PERSON_MERGED, actor=actor, target=primary, changes=changes, reason=reason, subject_id=primary.pk
+    )
+    _compare_and_set(duplicate, {"merged_into": primary, "archived_at": timezone.now()}, None)
+    away = {"merged_into": (None, {"id": primary.pk, "label": str(primary)})}
+    record(
+        A.PERSON_MERGED_AWAY,
+        actor=actor,
+        target=duplicate,
+        changes=away,
+        reason=reason,
+        subject_id=duplicate.pk,
+    )
+    search.reindex([primary.pk, duplicate.pk])
+    return primary
+
+
+def _union(first: list[str], second: list[str]) -> list[str]:
+    seen = {value.lower() for value in first}
+    return [*first, *(value for value in second if value.lower() not in seen)]
+
+
+def _move_children(duplicate: Person, primary: Person, *, actor: Any) -> None:
+    employers = set(primary.affiliations.values_list("organization_id", flat=True))
+    for affiliation in duplicate.affiliations.all():
+        if affiliation.organization_id in employers:
+            _delete_affiliation(affiliation, actor=actor, reason="merge: duplicate employer")
+        else:
+            _reassign(affiliation, primary, A.AFFILIATION_UPDATED, actor=actor)
+    for note in duplicate.notes.all():
+        _reassign(note, primary, A.NOTE_UPDATED, actor=actor)
+
+
+def _reassign(child: Affiliation | Note, person: Person, action: A, *, actor: Any) -> None:
+    changes = {"person": (audit_value(child.person), audit_value(person))}
+    child.person = person
+    child.save(update_fields=["person", "updated_at"])
+    record(action, actor=actor, target=child, changes=changes, subject_id=person.pk)
+
+
+@service
+def revert_person_change(person: Person, event_id: int, *, actor: Any) -> Person:
+    """Undo one recorded change of a person, if none of its fields changed again since.
+
+    The undo is a change of its own, with a reason naming the event it undoes.
+    """
+    event = AuditEvent.objects.get(
+        pk=event_id, action=A.PERSON_UPDATED, target_type=Person._meta.label_lower, target_id=person.pk
+    )
+    current = _snapshot(person, list(event.changes))
+    for name, (_old, new) in event.changes.items():
+        if not _same(json_value(current[name]), new):
+            raise ConflictError(
+                _("“%(field)s” changed again after that change; edit it by hand instead.")
+                % {"field": getattr(Person._meta.get_field(name), "verbose_name", name)},
+                code="revert_stale",
+            )
+    data = {name: _as_input(old) for name, (old, _new) in event.changes.items()}
+    reason = _("Undo of change #%(id)d") % {"id": event.pk}
+    return update_person(person, data, actor=actor, reason=reason)
+
+
+def _same(current: Any, recorded: Any) -> bool:
+    if isinstance(current, dict) and isinstance(recorded, dict):
+        return current.get("id") == recorded.get("id")
+    return bool(current == recorded)
+
+
+def _as_input(value: Any) -> Any:
+    return value["id"] if isinstance(value, dict) and "id" in value else value
