@@ -13,7 +13,9 @@ urlpatterns = [
     path("<id:pk>/history/<id:event_id>/revert/", views.person_revert, name="revert"),
     path("<id:pk>/archive/", views.person_archive, name="archive"),
     path("<id:pk>/restore/", views.person_restore, name="restore"),
+    path("<id:pk>/merge/", views.person_merge, name="merge"),
     path("<id:pk>/notes/", views.note_add, name="note_add"),
+    path("<id:pk>/notes/<id:note_id>/delete/", views.note_delete, name="note_delete"),
     path("<id:pk>/employers/", views.affiliation_add, name="affiliation_add"),
     path("<id:pk>/employers/<id:affiliation_id>/end/", views.affiliation_end, name="affiliation_end"),
     path(

@@ -30,7 +30,7 @@ from registru.people.forms import (
     PersonForm,
     ReasonForm,
 )
-from registru.people.models import Affiliation, Person
+from registru.people.models import Affiliation, Note, Person
 
 records_required = capability_required(Capability.BROWSE_RECORDS)
 HISTORY_PAGE_SIZE = 20
@@ -312,3 +312,55 @@ def organization_picker(request: HttpRequest) -> HttpResponse:
     return render(
         request, "people/_organization_choices.html", {"organizations": organizations, "query": query}
     )
+
+
+# --- merge -----------------------------------------------------------------------------------
+
+
+@records_required
+@require_http_methods(["GET", "POST"])
+def person_merge(request: HttpRequest, pk: int) -> HttpResponse:
+    """Merge a duplicate into this person: find it, compare the two, confirm."""
+    primary = _person_or_404(request, pk, Action.CHANGE)
+    if request.method == "POST" and "q" in request.POST:
+        return _merge_candidates(request, primary)
+    duplicate_id = optional_int(request.POST.get("duplicate"))
+    if request.method == "GET" or duplicate_id is None:
+        return render(request, "people/merge.html", {"person": primary})
+    duplicate = _person_or_404(request, duplicate_id, Action.CHANGE)
+    form = ReasonForm(request.POST if "confirm" in request.POST else None)
+    if form.is_bound and form.is_valid():
+        try:
+            services.merge_people(primary, duplicate, actor=request.user, reason=form.cleaned_data["reason"])
+        except ConflictError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request, _("%(name)s was merged into this record.") % {"name": duplicate.full_name}
+            )
+        return redirect("people:detail", pk=primary.pk)
+    context = {"person": primary, "duplicate": duplicate, "form": form}
+    return render(request, "people/merge_confirm.html", context)
+
+
+def _merge_candidates(request: HttpRequest, primary: Person) -> HttpResponse:
+    query = request.POST.get("q", "")[:200]
+    candidates: list[Person] = []
+    if query.strip():
+        page = selectors.list_people(request.user, selectors.PeopleFilter(query=query), limit=11)
+        candidates = [person for person in page.items if person.pk != primary.pk][:10]
+    return render(request, "people/_merge_candidates.html", {"candidates": candidates, "query": query})
+
+
+@records_required
+@require_POST
+def note_delete(request: HttpRequest, pk: int, note_id: int) -> HttpResponse:
+    """Delete a note written by mistake; its text stays in the History as the old value."""
+    person = _person_or_404(request, pk, Action.CHANGE)
+    try:
+        note = person.notes.get(pk=note_id)
+    except Note.DoesNotExist as exc:
+        raise Http404 from exc
+    services.delete_note(note, actor=request.user)
+    messages.success(request, _("Note deleted."))
+    return redirect(reverse("people:detail", args=[pk]) + "#notes")

@@ -178,3 +178,37 @@ def test_it_marks_every_personal_page_no_store(cast, client_for) -> None:
         "/account/",
     ):
         assert client.get(url)["Cache-Control"] == "no-store", url
+
+
+def test_it_merges_a_duplicate_after_showing_both(cast, client_for) -> None:
+    duplicate = PersonFactory(
+        given_name="Ioana", family_name="Stefanescu", emails=["ioana@alt.ro"], owner=cast.alice
+    )
+    client = client_for(cast.alice)
+    url = f"/people/{cast.alice_person.pk}/merge/"
+    candidates = client.post(url, {"q": "stefanescu"}, headers={"HX-Request": "true"}).content.decode()
+    assert f'value="{duplicate.pk}"' in candidates
+    assert f'value="{cast.alice_person.pk}"' not in candidates
+    confirm = client.post(url, {"duplicate": duplicate.pk}).content.decode()
+    assert "ioana@alt.ro" in confirm
+    assert Person.objects.get(pk=duplicate.pk).merged_into_id is None  # nothing changes before confirming
+    client.post(url, {"duplicate": duplicate.pk, "confirm": "1", "reason": "aceeași persoană"})
+    assert Person.objects.get(pk=duplicate.pk).merged_into_id == cast.alice_person.pk
+    assert "ioana@alt.ro" in Person.objects.get(pk=cast.alice_person.pk).emails
+
+
+def test_it_does_not_merge_a_person_outside_the_scope(cast, client_for) -> None:
+    url = f"/people/{cast.alice_person.pk}/merge/"
+    response = client_for(cast.alice).post(url, {"duplicate": cast.carol_person.pk, "confirm": "1"})
+    assert response.status_code == 404
+    assert Person.objects.get(pk=cast.carol_person.pk).merged_into_id is None
+
+
+def test_it_deletes_a_note_and_keeps_its_text_in_history(cast, client_for) -> None:
+    from registru.testing.factories import note_about
+
+    note = note_about(cast.andrei_person, "Scris din greșeală")
+    client = client_for(cast.andrei)
+    client.post(f"/people/{cast.andrei_person.pk}/notes/{note.pk}/delete/")
+    assert not cast.andrei_person.notes.exists()
+    assert "Scris din greșeală" in client.get(f"/people/{cast.andrei_person.pk}/history/").content.decode()

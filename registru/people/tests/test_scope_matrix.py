@@ -49,6 +49,7 @@ ENDPOINTS = [
     Endpoint("page person", "get", "/people/{person}/"),
     Endpoint("page person edit form", "get", "/people/{person}/edit/"),
     Endpoint("page person history", "get", "/people/{person}/history/"),
+    Endpoint("page person merge", "get", "/people/{person}/merge/"),
     Endpoint("page person edit", "post", "/people/{person}/edit/", person_form),
     Endpoint("page person archive", "post", "/people/{person}/archive/"),
     Endpoint("page person restore", "post", "/people/{person}/restore/"),
