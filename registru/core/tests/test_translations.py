@@ -1,0 +1,44 @@
+"""Romanian ships complete: no untranslated or fuzzy message, and the compiled catalogue is current."""
+
+from __future__ import annotations
+
+import gettext
+import json
+from pathlib import Path
+
+LOCALE = Path(__file__).resolve().parents[2] / "locale" / "ro" / "LC_MESSAGES"
+
+
+def _unquote(lines: list[str]) -> str:
+    return "".join(json.loads(line[line.index('"') :]) for line in lines if '"' in line)
+
+
+def entries() -> list[tuple[str, str, bool]]:
+    """(msgid, msgstr, fuzzy) for every message of the Romanian catalogue."""
+    found = []
+    for block in (LOCALE / "django.po").read_text(encoding="utf-8").split("\n\n"):
+        lines = block.splitlines()
+        ids = [i for i, line in enumerate(lines) if line.startswith("msgid ")]
+        strs = [i for i, line in enumerate(lines) if line.startswith("msgstr")]
+        if not ids or not strs:
+            continue
+        msgid, msgstr = _unquote(lines[ids[0] : strs[0]]), _unquote(lines[strs[0] :])
+        if msgid:
+            found.append((msgid, msgstr, any(line.startswith("#,") and "fuzzy" in line for line in lines)))
+    return found
+
+
+def test_every_message_is_translated_and_none_is_fuzzy() -> None:
+    assert [msgid for msgid, msgstr, fuzzy in entries() if not msgstr or fuzzy] == []
+
+
+def test_the_compiled_catalogue_matches_the_source() -> None:
+    with (LOCALE / "django.mo").open("rb") as compiled:
+        catalogue = gettext.GNUTranslations(compiled)
+    stale = [msgid for msgid, msgstr, _fuzzy in entries() if catalogue.gettext(msgid) != msgstr]
+    assert stale == []
+
+
+def test_it_uses_comma_below_diacritics() -> None:
+    text = (LOCALE / "django.po").read_text(encoding="utf-8")
+    assert not set("şţŞŢ") & set(text)
