@@ -30,7 +30,7 @@ from registru.people.forms import (
     PersonForm,
     ReasonForm,
 )
-from registru.people.models import Affiliation, Note, Person
+from registru.people.models import Affiliation, Note, Organization, Person
 
 records_required = capability_required(Capability.BROWSE_RECORDS)
 HISTORY_PAGE_SIZE = 20
@@ -57,9 +57,20 @@ def person_list(request: HttpRequest) -> HttpResponse:
         page = selectors.list_people(request.user, criteria, sort=sort, cursor=cursor)
     except InvalidCursorError:
         page = selectors.list_people(request.user, criteria, sort=sort)
-    context = {"form": form, "page": page, "criteria": criteria}
+    context = {
+        "form": form,
+        "page": page,
+        "criteria": criteria,
+        "organization": _filter_organization(request, criteria),
+    }
     template = "people/_results.html" if request.htmx else "people/list.html"  # type: ignore[attr-defined]
     return render(request, template, context)
+
+
+def _filter_organization(request: HttpRequest, criteria: selectors.PeopleFilter) -> Organization | None:
+    if not criteria.organization_id:
+        return None
+    return selectors.organizations_for(request.user).filter(pk=criteria.organization_id).first()
 
 
 def _get_filters(request: HttpRequest) -> dict[str, Any]:

@@ -76,6 +76,7 @@ def test_it_searches_with_a_post_and_renders_only_the_results_for_htmx(cast, cli
 def test_it_filters_people_by_organization_from_a_link(cast, client_for) -> None:
     response = client_for(cast.dora).get(f"/people/?organization={cast.carol_org.pk}")
     content = response.content.decode()
+    assert "People at Construcții Someș SA" in content
     assert "Țurcanu" in content
     assert "Ștefănescu" not in content
 
