@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from registru.audit.actions import AuditAction
 from registru.core.context import Channel
+
+
+class AppendOnlyError(RuntimeError):
+    """Someone tried to change or delete an audit event through Django."""
+
+
+class AppendOnlyQuerySet(models.QuerySet["AuditEvent"]):
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnlyError("audit events are never changed")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("audit events are never deleted")
+
+    def bulk_update(self, objs: Any, *args: Any, **kwargs: Any) -> int:
+        raise AppendOnlyError("audit events are never changed")
 
 
 class AuditEvent(models.Model):
@@ -33,6 +50,8 @@ class AuditEvent(models.Model):
     reason = models.TextField(_("reason"), blank=True)
     digest = models.CharField(max_length=64, help_text="SHA-256 of the event's canonical bytes.")
 
+    objects = AppendOnlyQuerySet.as_manager()
+
     class Meta:
         ordering = ["-id"]
         verbose_name = _("audit event")
@@ -44,3 +63,12 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.action} {self.target_type}:{self.target_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A guard against our own mistakes; the database refuses changes made around Django.
+        if not self._state.adding:
+            raise AppendOnlyError("audit events are never changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("audit events are never deleted")

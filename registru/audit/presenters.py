@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -25,6 +26,9 @@ CHANNEL_LABELS = {
     Channel.IMPORT: _("import"),
 }
 EXTRA_FIELD_LABELS = {"merged_from": _("merged from"), "merged_into": _("merged into")}
+# Changes whose value names another person: shown only to those who may see that person.
+PERSON_REFERENCES = frozenset({"merged_from", "merged_into", "person"})
+HIDDEN_RECORD = _("another record")
 EMPTY = "—"
 
 
@@ -44,7 +48,20 @@ class EventView:
     changes: list[FieldChange]
 
 
-def present(event: AuditEvent) -> EventView:
+def referenced_people(events: Iterable[AuditEvent]) -> set[int]:
+    """Ids of the people that these events name in their changes."""
+    return {
+        value["id"]
+        for event in events
+        for name, pair in event.changes.items()
+        if name in PERSON_REFERENCES
+        for value in pair
+        if isinstance(value, dict) and "id" in value
+    }
+
+
+def present(event: AuditEvent, hidden_people: Container[int] = ()) -> EventView:
+    """The event as sentences; people in ``hidden_people`` are named only as "another record"."""
     model = _model(event.target_type)
     return EventView(
         event=event,
@@ -52,10 +69,20 @@ def present(event: AuditEvent) -> EventView:
         verb=str(AuditAction(event.action).label) if event.action in AuditAction.values else event.action,
         channel=str(CHANNEL_LABELS.get(Channel(event.channel), event.channel)),
         changes=[
-            FieldChange(_label(model, name), _text(model, name, old), _text(model, name, new))
+            FieldChange(
+                _label(model, name),
+                _text(model, name, mask_reference(name, old, hidden_people)),
+                _text(model, name, mask_reference(name, new, hidden_people)),
+            )
             for name, (old, new) in sorted(event.changes.items())
         ],
     )
+
+
+def mask_reference(name: str, value: Any, hidden_people: Container[int]) -> Any:
+    if name in PERSON_REFERENCES and isinstance(value, dict) and value.get("id") in hidden_people:
+        return {"id": None, "label": str(HIDDEN_RECORD)}
+    return value
 
 
 def _model(target_type: str) -> type[models.Model] | None:
@@ -100,5 +127,10 @@ def _text(model: type[models.Model] | None, name: str, value: Any) -> str:
 
 
 def _datetime_text(value: str) -> str:
-    moment = timezone.localtime(datetime.fromisoformat(value))
-    return formats.date_format(moment, "SHORT_DATETIME_FORMAT")
+    try:
+        moment = datetime.fromisoformat(value)
+        if timezone.is_naive(moment):
+            moment = timezone.make_aware(moment)
+        return formats.date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
+    except (ValueError, OverflowError):
+        return value  # the trail shows what it holds, even a value it cannot read as a time

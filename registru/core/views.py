@@ -44,15 +44,23 @@ def capability_required(
     return decorate
 
 
-def apply_errors(form: Form, exc: ValidationError) -> None:
-    """Show a service's validation errors on the form fields they belong to."""
+def apply_errors(form: Form, exc: ValidationError, *, inline: tuple[str, ...] = ()) -> None:
+    """Show a service's validation errors on the form fields they belong to.
+
+    ``inline`` names inputs the template renders itself (emails, phones): their errors are
+    kept under their own name so that the template can show them beside the inputs.
+    """
     if not hasattr(exc, "error_dict"):
         form.add_error(None, exc)
         return
     for field, messages in exc.message_dict.items():
-        target = field if field in form.fields else None
-        for message in messages:
-            form.add_error(target, message if target else f"{field}: {message}")
+        if field in form.fields:
+            for message in messages:
+                form.add_error(field, message)
+        elif field in inline:
+            form.errors.setdefault(field, form.error_class()).extend(messages)
+        else:
+            form.add_error(None, [f"{field}: {message}" for message in messages])
 
 
 def form_error_text(form: Form) -> str:

@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from registru.accounts.models import User
+from registru.accounts.roles import Capability
 from registru.accounts.selectors import assignable_owners, owner_filter_choices
 from registru.people.choices import (
     Language,
@@ -19,6 +20,7 @@ from registru.people.choices import (
 )
 from registru.people.selectors import ORGANIZATION_SORTS, PEOPLE_SORTS
 
+MAX_ID = 2**62  # ids beyond this do not exist; larger numbers would overflow the driver
 SORT_LABELS = {
     "name": _("Name A–Z"),
     "-name": _("Name Z–A"),
@@ -58,7 +60,22 @@ class OwnerMixin(forms.Form):
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = assignable_owners(user)  # type: ignore[attr-defined]
+        field = self.fields["owner"]
+        # The current owner is always offered, so that saving other fields never changes it.
+        current = self.initial.get("owner")
+        current_id = getattr(current, "pk", current) or 0
+        choices = assignable_owners(user) | User.objects.filter(pk=current_id)
+        field.queryset = choices.distinct()  # type: ignore[attr-defined]
+        if user.can(Capability.ASSIGN_ANY_OWNER) or (self.initial and current is None):
+            field.required = False
+            field.empty_label = _("— nobody —")  # type: ignore[attr-defined]
+
+    def service_data(self, *, editing: bool) -> dict[str, Any]:
+        """The cleaned values for the service; on edits, the owner only when it was changed."""
+        data = {name: value for name, value in self.cleaned_data.items() if name not in ("version", "reason")}
+        if editing and "owner" not in self.changed_data:
+            data.pop("owner", None)
+        return data
 
 
 class PersonForm(OwnerMixin, AddressMixin):
@@ -97,7 +114,7 @@ class OrganizationForm(OwnerMixin, AddressMixin):
 
 class PeopleFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=200)
-    organization = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    organization = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID, widget=forms.HiddenInput)
     owner: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
         label=_("Owner"), queryset=User.objects.none(), required=False, empty_label=_("Any owner")
     )
@@ -138,7 +155,19 @@ class OrganizationFilterForm(forms.Form):
 
 class NoteForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=NoteKind.choices)
+    occurred_at = forms.DateTimeField(
+        label=_("When"),
+        required=False,
+        help_text=_("Leave empty for now."),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
     body = forms.CharField(label=_("Text"), max_length=10_000, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def service_data(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        if data["occurred_at"] is None:
+            del data["occurred_at"]  # the service dates it now
+        return data
 
 
 class AffiliationForm(forms.Form):
@@ -146,6 +175,7 @@ class AffiliationForm(forms.Form):
     organization = forms.IntegerField(
         label=_("Organization"),
         min_value=1,
+        max_value=MAX_ID,
         error_messages={"required": _("Choose an organization from the list.")},
     )
     role = forms.CharField(label=_("Role"), required=False, max_length=150)

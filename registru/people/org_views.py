@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -14,7 +12,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from registru.audit.models import AuditEvent
-from registru.audit.presenters import present
 from registru.core.errors import ConflictError
 from registru.core.pagination import InvalidCursorError
 from registru.core.scopes import Action
@@ -22,7 +19,7 @@ from registru.core.views import apply_errors, form_error_text
 from registru.people import selectors, services
 from registru.people.forms import NoteForm, OrganizationFilterForm, OrganizationForm, ReasonForm
 from registru.people.models import Organization
-from registru.people.views import HISTORY_PAGE_SIZE, records_required
+from registru.people.views import HISTORY_PAGE_SIZE, presented, records_required
 
 
 def _organization_or_404(request: HttpRequest, pk: int, action: Action = Action.VIEW) -> Organization:
@@ -77,7 +74,7 @@ def organization_history(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "organization": organization,
         "page": page,
-        "events": [present(e) for e in page],
+        "events": presented(request, page),
         "tab": "history",
     }
     return render(request, "people/org_history.html", context)
@@ -90,7 +87,7 @@ def organization_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             organization = services.create_organization(
-                _organization_data(form), actor=request.user, reason=form.cleaned_data["reason"]
+                form.service_data(editing=False), actor=request.user, reason=form.cleaned_data["reason"]
             )
         except ValidationError as exc:
             apply_errors(form, exc)
@@ -116,7 +113,7 @@ def organization_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.update_organization(
-                organization, _organization_data(form), actor=request.user,
+                organization, form.service_data(editing=True), actor=request.user,
                 expected_version=form.cleaned_data["version"], reason=form.cleaned_data["reason"],
             )  # fmt: skip
         except ValidationError as exc:
@@ -129,17 +126,17 @@ def organization_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "people/org_form.html", {"form": form, "organization": organization})
 
 
-def _organization_data(form: OrganizationForm) -> dict[str, Any]:
-    return {name: value for name, value in form.cleaned_data.items() if name not in ("version", "reason")}
-
-
 @records_required
 @require_POST
 def organization_archive(request: HttpRequest, pk: int) -> HttpResponse:
     organization = _organization_or_404(request, pk, Action.CHANGE)
     form = ReasonForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
-    services.archive_organization(organization, actor=request.user, reason=reason)
+    try:
+        services.archive_organization(organization, actor=request.user, reason=reason)
+    except ConflictError as exc:
+        messages.error(request, exc.message)
+        return redirect("organizations:detail", pk=pk)
     undo = reverse("organizations:restore", args=[pk])
     messages.success(
         request, _("%(name)s was archived.") % {"name": organization.name}, extra_tags=f"undo:{undo}"
@@ -151,8 +148,12 @@ def organization_archive(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def organization_restore(request: HttpRequest, pk: int) -> HttpResponse:
     organization = _organization_or_404(request, pk, Action.CHANGE)
-    services.restore_organization(organization, actor=request.user)
-    messages.success(request, _("%(name)s was restored.") % {"name": organization.name})
+    try:
+        services.restore_organization(organization, actor=request.user)
+    except ConflictError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("%(name)s was restored.") % {"name": organization.name})
     return redirect("organizations:detail", pk=pk)
 
 
@@ -162,8 +163,12 @@ def organization_note_add(request: HttpRequest, pk: int) -> HttpResponse:
     organization = _organization_or_404(request, pk, Action.CHANGE)
     form = NoteForm(request.POST)
     if form.is_valid():
-        services.create_note(form.cleaned_data, actor=request.user, organization=organization)
-        messages.success(request, _("Note added."))
+        try:
+            services.create_note(form.service_data(), actor=request.user, organization=organization)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Note added."))
     else:
         messages.error(request, form_error_text(form))
     return redirect(reverse("organizations:detail", args=[pk]) + "#notes")

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 from ninja import Schema
-from pydantic import ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import AwareDatetime, ConfigDict, Field, StrictBool, StringConstraints
 
 from registru.people.choices import LawfulBasis, NoteKind, OrganizationStatus, PersonStatus, Source
 
@@ -243,13 +243,13 @@ class AffiliationOut(Schema):
 
 class NoteIn(StrictIn):
     kind: NoteKindCode = "note"
-    occurred_at: datetime | None = None
+    occurred_at: AwareDatetime | None = None
     body: Annotated[str, StringConstraints(min_length=1, max_length=10_000)]
 
 
 class NotePatch(StrictIn):
     kind: NoteKindCode | None = None
-    occurred_at: datetime | None = None
+    occurred_at: AwareDatetime | None = None
     body: Annotated[str, StringConstraints(min_length=1, max_length=10_000)] | None = None
 
 

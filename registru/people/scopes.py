@@ -66,8 +66,11 @@ def people_in_scope(user: User, action: Action) -> QuerySet[Person]:
 
 @scope_policy(Affiliation)
 def affiliations_in_scope(user: User, action: Action) -> QuerySet[Affiliation]:
-    people = people_in_scope(user, action).values("pk")
-    return Affiliation.objects.filter(person__in=people)
+    """Seen with the person; changed only with both the person and the organization."""
+    affiliations = Affiliation.objects.filter(person__in=people_in_scope(user, action).values("pk"))
+    if action is Action.CHANGE:
+        affiliations = affiliations.filter(organization__in=organizations_in_scope(user, action).values("pk"))
+    return affiliations
 
 
 @scope_policy(Note)
@@ -77,7 +80,10 @@ def notes_in_scope(user: User, action: Action) -> QuerySet[Note]:
     return Note.objects.filter(Q(person__in=people) | Q(organization__in=organizations))
 
 
-def visible(user: Any, instance: Person | Organization) -> bool:
-    from registru.core.scopes import restrict
-
-    return restrict(user, type(instance), Action.CHANGE).filter(pk=instance.pk).exists()
+def invisible_people(user: Any, person_ids: set[int]) -> set[int]:
+    """Those of ``person_ids`` the user may not see (to name them only as "another record")."""
+    if not person_ids:
+        return set()
+    return person_ids - set(
+        people_in_scope(user, Action.VIEW).filter(pk__in=person_ids).values_list("pk", flat=True)
+    )

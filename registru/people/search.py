@@ -4,6 +4,12 @@ Each person has one normalised search document (lower case, no diacritics, phone
 international and national digits, names of current employers). SQLite indexes it with an
 FTS5 trigram table; PostgreSQL with a pg_trgm GIN index. Both answer substring queries from
 the index; neither is ever asked to scan the table.
+
+Results come in list order (by name unless asked otherwise), which the index does not know.
+A term with few matches is answered by taking every match from the index and sorting them;
+a term with many ("@gmail.com", "pop") by walking the list in its order, testing each row's
+document, until the page is full: with a match every few hundred rows that stops early, while
+sorting 300,000 matches would not. A capped count from the index chooses the way.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from registru.people.models import Person, PersonSearchDocument, SearchWord
@@ -25,6 +31,10 @@ MIN_TRIGRAM = 3
 MIN_CORRECTABLE = 4  # shorter words have too many one-letter neighbours to guess from
 MAX_TERMS = 6
 MAX_QUERY_LENGTH = 200
+# From this many matches on, walking the list and testing each row beats sorting every match.
+# Measured on a million people (docs/benchmarks.md): sorting costs 1-10 µs a match and walking
+# 1-8 µs a row, and a walk reads about 25 × people / matches rows before a page is full.
+MANY_MATCHES = 3000
 WORD_RE = re.compile(r"[a-z0-9]{3,100}")
 MATCHES_SQL = (
     "WITH matches AS MATERIALIZED (SELECT person_id FROM people_personsearchdocument "
@@ -186,23 +196,44 @@ def filter_people(queryset: QuerySet[Person], query: str) -> QuerySet[Person]:
         # One or two letters: a name prefix, answered by the sort_key index.
         prefix = " ".join(terms)
         return queryset.filter(sort_key__gte=prefix, sort_key__lt=prefix + "\uffff")
-    return queryset.filter(pk__in=_matching_ids(long_terms))
+    if count_matches(long_terms, MANY_MATCHES) >= MANY_MATCHES:
+        return queryset.filter(_document_contains(long_terms))
+    return queryset.filter(pk__in=RawSQL(*_matching_ids(long_terms)))  # noqa: S611
 
 
-def _matching_ids(terms: list[str]) -> RawSQL:
+def count_matches(terms: list[str], cap: int) -> int:
+    """How many people match, counted from the index and no further than ``cap``."""
+    statement, params = _matching_ids(terms)
+    with connection.cursor() as cursor:
+        # Both indexes hand out matches as they find them, so the LIMIT stops the work early.
+        cursor.execute(f"SELECT count(*) FROM ({statement} LIMIT %s) AS probe", [*params, cap])  # noqa: S608
+        return int(cursor.fetchone()[0])
+
+
+def _document_contains(terms: list[str]) -> Exists:
+    # A correlated test of one row's document, which the database makes row by row as it
+    # walks the list's index in order, stopping when the page is full. EXISTS (rather than a
+    # scalar subquery) lets PostgreSQL estimate it from the column's statistics.
+    condition = Q()
+    for term in terms:
+        condition &= Q(document__contains=term)
+    return Exists(PersonSearchDocument.objects.filter(condition, person_id=OuterRef("pk")))
+
+
+def _matching_ids(terms: list[str]) -> tuple[str, list[str]]:
+    """A statement selecting the ids of the people matching every term, from the index."""
     if connection.vendor == "sqlite":
         # Each term is a quoted FTS5 string: with the trigram tokenizer it matches as a
         # substring, and quoting keeps FTS5 operators in user input inert.
         match = " AND ".join('"{}"'.format(term.replace('"', '""')) for term in terms)
-        return RawSQL("SELECT rowid FROM people_search_fts WHERE people_search_fts MATCH %s", [match])
+        return "SELECT rowid FROM people_search_fts WHERE people_search_fts MATCH %s", [match]
     # A MATERIALIZED CTE makes PostgreSQL answer from the trigram index first. Without it,
     # under a LIMIT, the planner may walk the primary key and test every row: 0.7 s for a
     # term that matches nothing on a million people.
     conditions = " AND ".join(["document LIKE %s"] * len(terms))
     patterns = ["%" + _escape_like(term) + "%" for term in terms]
     # Only placeholders are formatted into the statement; the terms travel as parameters.
-    statement = MATCHES_SQL.format(conditions=conditions)
-    return RawSQL(statement, patterns)  # noqa: S611
+    return MATCHES_SQL.format(conditions=conditions), patterns
 
 
 def _escape_like(term: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import phonenumbers
@@ -25,6 +26,7 @@ from stdnum.ro import cui as ro_cui
 from registru.accounts.models import Team
 
 MAX_CONTACTS = 10
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 DEFAULT_PHONE_REGION = "RO"
 TRADE_REGISTER_RE = re.compile(r"^[JFC]\s?\d{1,2}\s?/\s?\d{1,7}\s?/\s?\d{4}$|^[JFC]\d{13}$", re.IGNORECASE)
 COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
@@ -235,6 +237,12 @@ def _check_dates(cleaned: dict[str, Any], instance: Any, errors: dict[str, list[
     birth_date = cleaned.get("birth_date")
     if birth_date is not None and (birth_date.year < 1900 or birth_date > timezone.localdate()):
         errors["birth_date"] = [_("Enter a birth date between 1900 and today.")]
+    occurred_at = cleaned.get("occurred_at")
+    if occurred_at is not None:
+        if timezone.is_naive(occurred_at):
+            errors["occurred_at"] = [_("Give the time with its time zone.")]
+        elif not EARLIEST <= occurred_at <= timezone.now() + timedelta(days=3660):
+            errors["occurred_at"] = [_("Enter a date between 1900 and ten years from now.")]
     since = cleaned.get("since", getattr(instance, "since", None))
     until = cleaned.get("until", getattr(instance, "until", None))
     if since and until and until < since:

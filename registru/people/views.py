@@ -16,10 +16,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from registru.accounts.roles import Capability
-from registru.audit.presenters import present
+from registru.audit.presenters import present, referenced_people
 from registru.core.errors import ConflictError, NotInScopeError
 from registru.core.pagination import InvalidCursorError
-from registru.core.scopes import Action
+from registru.core.scopes import Action, restrict
 from registru.core.views import apply_errors, capability_required, form_error_text, optional_int
 from registru.people import selectors, services
 from registru.people.forms import (
@@ -31,8 +31,10 @@ from registru.people.forms import (
     ReasonForm,
 )
 from registru.people.models import Affiliation, Note, Organization, Person
+from registru.people.scopes import invisible_people
 
 records_required = capability_required(Capability.BROWSE_RECORDS)
+CONTACT_INPUTS = ("emails", "phones")
 HISTORY_PAGE_SIZE = 20
 
 
@@ -97,6 +99,20 @@ def _criteria(form: PeopleFilterForm) -> tuple[selectors.PeopleFilter, str, str 
 # --- detail, create, edit -----------------------------------------------------------------
 
 
+def presented(request: HttpRequest, events: Any) -> list[Any]:
+    """History events as sentences, naming other people only if the user may see them."""
+    hidden = invisible_people(request.user, referenced_people(events))
+    return [present(event, hidden) for event in events]
+
+
+def _head_context(request: HttpRequest, person: Person) -> dict[str, Any]:
+    """What the page header may say about a merge: the other record only if the user may see it."""
+    target = person.merged_into_id
+    if target is None:
+        return {"merged_into_visible": False}
+    return {"merged_into_visible": selectors.people_for(request.user).filter(pk=target).exists()}
+
+
 @records_required
 def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
     try:
@@ -106,9 +122,13 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "person": person,
         "note_form": NoteForm(),
-        "affiliation_form": AffiliationForm(),
         "tab": "details",
-    }
+        "changeable_affiliations": set(
+            restrict(request.user, Affiliation, Action.CHANGE)
+            .filter(person=person)
+            .values_list("pk", flat=True)
+        ),
+    } | _head_context(request, person)
     return render(request, "people/detail.html", context)
 
 
@@ -117,7 +137,8 @@ def person_history(request: HttpRequest, pk: int) -> HttpResponse:
     person = _person_or_404(request, pk)
     events = selectors.person_history(request.user, person)
     page = Paginator(events, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"person": person, "page": page, "events": [present(e) for e in page], "tab": "history"}
+    context = {"person": person, "page": page, "events": presented(request, page), "tab": "history"}
+    context |= _head_context(request, person)
     return render(request, "people/history.html", context)
 
 
@@ -129,10 +150,12 @@ def person_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             person = services.create_person(
-                _person_data(form, contacts), actor=request.user, reason=form.cleaned_data["reason"]
+                _person_data(form, contacts, editing=False),
+                actor=request.user,
+                reason=form.cleaned_data["reason"],
             )
         except ValidationError as exc:
-            apply_errors(form, exc)
+            apply_errors(form, exc, inline=CONTACT_INPUTS)
         else:
             messages.success(request, _("%(name)s was added.") % {"name": person.full_name})
             return redirect("people:detail", pk=person.pk)
@@ -154,11 +177,11 @@ def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.update_person(
-                person, _person_data(form, contacts), actor=request.user,
+                person, _person_data(form, contacts, editing=True), actor=request.user,
                 expected_version=form.cleaned_data["version"], reason=form.cleaned_data["reason"],
             )  # fmt: skip
         except ValidationError as exc:
-            apply_errors(form, exc)
+            apply_errors(form, exc, inline=CONTACT_INPUTS)
         except ConflictError as exc:
             form.add_error(None, exc.message)
         else:
@@ -171,16 +194,19 @@ def _contacts_from(request: HttpRequest) -> dict[str, list[str]]:
     """Emails and phones come as repeated inputs; the one marked primary goes first."""
     contacts = {}
     for kind in ("emails", "phones"):
-        values = [value for value in request.POST.getlist(kind) if value.strip()]
+        rows = request.POST.getlist(kind)
+        # The radio counts rows as shown, blank ones included.
         primary = optional_int(request.POST.get(f"primary_{kind}"))
-        if primary is not None and 0 < primary < len(values):
-            values.insert(0, values.pop(primary))
-        contacts[kind] = values
+        first = (
+            [rows[primary]] if primary is not None and primary < len(rows) and rows[primary].strip() else []
+        )
+        rest = [value for index, value in enumerate(rows) if value.strip() and index != primary]
+        contacts[kind] = first + rest if first else [value for value in rows if value.strip()]
     return contacts
 
 
-def _person_data(form: PersonForm, contacts: dict[str, list[str]]) -> dict[str, Any]:
-    data = {name: value for name, value in form.cleaned_data.items() if name not in ("version", "reason")}
+def _person_data(form: PersonForm, contacts: dict[str, list[str]], *, editing: bool) -> dict[str, Any]:
+    data = form.service_data(editing=editing)
     data["birth_date"] = data["birth_date"] or None
     return data | contacts
 
@@ -194,7 +220,11 @@ def person_archive(request: HttpRequest, pk: int) -> HttpResponse:
     person = _person_or_404(request, pk, Action.CHANGE)
     form = ReasonForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
-    services.archive_person(person, actor=request.user, reason=reason)
+    try:
+        services.archive_person(person, actor=request.user, reason=reason)
+    except ConflictError as exc:
+        messages.error(request, exc.message)
+        return redirect("people:detail", pk=pk)
     messages.success(
         request,
         _("%(name)s was archived.") % {"name": person.full_name},
@@ -207,8 +237,12 @@ def person_archive(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def person_restore(request: HttpRequest, pk: int) -> HttpResponse:
     person = _person_or_404(request, pk, Action.CHANGE)
-    services.restore_person(person, actor=request.user)
-    messages.success(request, _("%(name)s was restored.") % {"name": person.full_name})
+    try:
+        services.restore_person(person, actor=request.user)
+    except ConflictError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("%(name)s was restored.") % {"name": person.full_name})
     return redirect("people:detail", pk=pk)
 
 
@@ -221,6 +255,9 @@ def person_revert(request: HttpRequest, pk: int, event_id: int) -> HttpResponse:
         services.revert_person_change(person, event_id, actor=request.user)
     except ConflictError as exc:
         messages.error(request, exc.message)
+    except ValidationError as exc:
+        # e.g. the old owner is no longer someone the user may give the record to
+        messages.error(request, " ".join(exc.messages))
     except ObjectDoesNotExist as exc:
         raise Http404 from exc
     else:
@@ -238,7 +275,7 @@ def note_add(request: HttpRequest, pk: int) -> HttpResponse:
     form = NoteForm(request.POST)
     if form.is_valid():
         try:
-            services.create_note(form.cleaned_data, actor=request.user, person=person)
+            services.create_note(form.service_data(), actor=request.user, person=person)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
@@ -278,7 +315,7 @@ def affiliation_add(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def affiliation_end(request: HttpRequest, pk: int, affiliation_id: int) -> HttpResponse:
     person = _person_or_404(request, pk, Action.CHANGE)
-    affiliation = _affiliation_or_404(person, affiliation_id)
+    affiliation = _affiliation_or_404(request, person, affiliation_id)
     form = EndAffiliationForm(request.POST)
     if form.is_valid():
         try:
@@ -296,15 +333,16 @@ def affiliation_end(request: HttpRequest, pk: int, affiliation_id: int) -> HttpR
 @require_POST
 def affiliation_delete(request: HttpRequest, pk: int, affiliation_id: int) -> HttpResponse:
     person = _person_or_404(request, pk, Action.CHANGE)
-    affiliation = _affiliation_or_404(person, affiliation_id)
+    affiliation = _affiliation_or_404(request, person, affiliation_id)
     services.delete_affiliation(affiliation, actor=request.user)
     messages.success(request, _("Employer removed."))
     return redirect(reverse("people:detail", args=[pk]) + "#employers")
 
 
-def _affiliation_or_404(person: Person, affiliation_id: int) -> Affiliation:
+def _affiliation_or_404(request: HttpRequest, person: Person, affiliation_id: int) -> Affiliation:
+    changeable = restrict(request.user, Affiliation, Action.CHANGE).filter(person=person)
     try:
-        return person.affiliations.select_related("organization").get(pk=affiliation_id)
+        return changeable.select_related("person", "organization").get(pk=affiliation_id)
     except Affiliation.DoesNotExist as exc:
         raise Http404 from exc
 

@@ -9,6 +9,7 @@ from ninja import Query, Router, Schema
 from ninja.responses import Status
 from pydantic import Field
 
+from registru.audit.presenters import referenced_people
 from registru.core.api import BODY_ERRORS, COMMON_ERRORS, WRITE_ERRORS
 from registru.core.pagination import Sort, paginate
 from registru.core.scopes import Action
@@ -42,6 +43,7 @@ from registru.people.schemas import (
     ReasonIn,
     SortName,
 )
+from registru.people.scopes import invisible_people
 
 router = Router(tags=["people"])
 
@@ -151,7 +153,8 @@ def person_history(
     person = selectors.get_person(request.user, person_id)
     events = selectors.person_history(request.user, person)
     page = paginate(events, Sort("id", descending=True), "history", cursor, limit)
-    return {"items": [event_out(event) for event in page.items], "next_cursor": page.next_cursor}
+    hidden = invisible_people(request.user, referenced_people(page.items))
+    return {"items": [event_out(event, hidden) for event in page.items], "next_cursor": page.next_cursor}
 
 
 class PagingQuery(Schema):

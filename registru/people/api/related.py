@@ -110,3 +110,19 @@ def list_affiliations(request: HttpRequest, filters: Query[RelatedQuery]) -> Any
 @misc_router.get("/notes", response={200: NotePage, **COMMON_ERRORS}, summary="List notes")
 def list_notes(request: HttpRequest, filters: Query[RelatedQuery]) -> Any:
     return notes_page(request, filters)
+
+
+@misc_router.get(
+    "/affiliations/{id:affiliation_id}",
+    response={200: AffiliationOut, **COMMON_ERRORS},
+    summary="Get an affiliation",
+)
+def get_affiliation(request: HttpRequest, affiliation_id: int) -> Any:
+    return affiliation_out(
+        restrict(request.user, Affiliation).select_related("person", "organization").get(pk=affiliation_id)
+    )
+
+
+@misc_router.get("/notes/{id:note_id}", response={200: NoteOut, **COMMON_ERRORS}, summary="Get a note")
+def get_note(request: HttpRequest, note_id: int) -> Any:
+    return note_out(restrict(request.user, Note).select_related("author").get(pk=note_id))

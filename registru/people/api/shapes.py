@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Container
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 
 from registru.accounts.roles import Capability
 from registru.audit.models import AuditEvent
+from registru.audit.presenters import mask_reference
 from registru.core.pagination import Page
 from registru.people.models import Affiliation, Note, Organization, Person
 
@@ -104,7 +106,16 @@ def ensure_can_create(user: Any) -> None:
         raise PermissionDenied("Your role does not work with people and organizations.")
 
 
-def event_out(event: AuditEvent) -> dict[str, Any]:
+def event_out(event: AuditEvent, hidden_people: Container[int] = ()) -> dict[str, Any]:
+    """An audit event as JSON; other people the reader may not see are not named."""
+    changes = [
+        {
+            "field": name,
+            "old": mask_reference(name, old, hidden_people),
+            "new": mask_reference(name, new, hidden_people),
+        }
+        for name, (old, new) in event.changes.items()
+    ]
     return {
         "id": event.pk,
         "occurred_at": event.occurred_at,
@@ -114,6 +125,6 @@ def event_out(event: AuditEvent) -> dict[str, Any]:
         "action": event.action,
         "target_type": event.target_type,
         "target_id": event.target_id,
-        "changes": [{"field": name, "old": old, "new": new} for name, (old, new) in event.changes.items()],
+        "changes": changes,
         "reason": event.reason,
     }

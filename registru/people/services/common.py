@@ -44,14 +44,25 @@ def ensure_in_scope(actor: Any, instance: Model) -> None:
 
 
 def _check_owner(actor: Any, owner: Any) -> None:
+    """Agents keep what they make; managers give records within their team; the DPO and
+    administrators to anyone (or to no one)."""
     if not _is_user(actor) or actor.can(Capability.ASSIGN_ANY_OWNER):
         return
-    if owner is not None and owner == actor:
+    if owner is None:
+        raise ValidationError({"owner": [_("Choose an owner.")]})
+    if owner == actor:
         return
     if actor.can(Capability.ASSIGN_TEAM_OWNER) and actor.team_id and owner.team_id == actor.team_id:
         return
-    message = _("Choose an owner.") if owner is None else _("You cannot give records to this user.")
-    raise ValidationError({"owner": [message]})
+    raise ValidationError({"owner": [_("You cannot give records to this user.")]})
+
+
+def _check_team(actor: Any, team: Any) -> None:
+    """A record may be put in another team's scope only by those who see every team."""
+    if not _is_user(actor) or actor.can(Capability.ASSIGN_ANY_OWNER):
+        return
+    if team is not None and team.pk != actor.team_id:
+        raise ValidationError({"team": [_("You cannot give records to this team.")]})
 
 
 def _ensure_may_create(actor: Any) -> None:
@@ -86,6 +97,9 @@ def _set_archived(instance: Any, action: A, *, actor: Any, archived: bool, reaso
     ensure_in_scope(actor, instance)
     if (instance.archived_at is not None) == archived:
         return instance
+    if not archived and instance.merged_into_id is not None:
+        # Its contacts, employers and notes live on the record it was merged into now.
+        raise ConflictError(_("A merged record cannot be restored."), code="restore_merged")
     old = instance.archived_at
     _compare_and_set(instance, {"archived_at": timezone.now() if archived else None}, None)
     subject = instance.pk if isinstance(instance, Person) else None

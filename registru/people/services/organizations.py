@@ -17,6 +17,7 @@ from registru.people.models import Organization
 from registru.people.services.common import (
     _changes,
     _check_owner,
+    _check_team,
     _compare_and_set,
     _default_owner,
     _is_user,
@@ -39,7 +40,8 @@ def _check_duplicate_tax_id(actor: Any, cui: str, exclude: int | None = None) ->
         return
     digits = cui.removeprefix("RO")
     candidates = Organization.objects.all() if not _is_user(actor) else restrict(actor, Organization)
-    clashes = candidates.filter(cui__in=[digits, f"RO{digits}"])
+    # A record merged into another is history, not a second organization with this CUI.
+    clashes = candidates.filter(cui__in=[digits, f"RO{digits}"], merged_into__isnull=True)
     clash = (clashes.exclude(pk=exclude) if exclude is not None else clashes).first()
     if clash is not None:
         raise ConflictError(
@@ -52,7 +54,9 @@ def create_organization(data: dict[str, Any], *, actor: Any, reason: str = "") -
     """Add a business partner. The actor owns it unless another owner is given."""
     cleaned = clean_input(Organization, data)
     _default_owner(actor, cleaned)
-    if "team" not in cleaned and cleaned.get("owner") is not None:
+    if "team" in cleaned:
+        _check_team(actor, cleaned["team"])
+    elif cleaned.get("owner") is not None:
         cleaned["team"] = cleaned["owner"].team
     _check_duplicate_tax_id(actor, cleaned.get("cui", ""))
     organization = Organization.objects.create(**cleaned, sort_key=search.normalize(cleaned["name"]))
@@ -75,7 +79,11 @@ def update_organization(
     cleaned = clean_input(Organization, data, instance=organization)
     if "owner" in cleaned and cleaned["owner"] != organization.owner:
         _check_owner(actor, cleaned["owner"])
-    if cleaned.get("cui"):
+        if "team" not in cleaned and cleaned["owner"] is not None:
+            cleaned["team"] = cleaned["owner"].team  # the team follows a new owner
+    if "team" in cleaned and cleaned["team"] != organization.team:
+        _check_team(actor, cleaned["team"])
+    if cleaned.get("cui") and cleaned["cui"] != organization.cui:
         _check_duplicate_tax_id(actor, cleaned["cui"], exclude=organization.pk)
     changes = _changes(organization, cleaned)
     if not changes:

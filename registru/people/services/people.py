@@ -15,6 +15,7 @@ from registru.core.errors import ConflictError
 from registru.core.services import service
 from registru.people import search
 from registru.people.models import Affiliation, Note, Person
+from registru.people.scopes import current_affiliations
 from registru.people.services.common import (
     _changes,
     _check_owner,
@@ -26,7 +27,7 @@ from registru.people.services.common import (
     ensure_in_scope,
 )
 from registru.people.services.related import _delete_affiliation
-from registru.people.validation import clean_input
+from registru.people.validation import MAX_CONTACTS, clean_input
 
 
 @service
@@ -103,6 +104,12 @@ def merge_people(primary: Person, duplicate: Person, *, actor: Any, reason: str 
         "emails": _union(primary.emails, duplicate.emails),
         "phones": _union(primary.phones, duplicate.phones),
     }
+    if max(len(values["emails"]), len(values["phones"])) > MAX_CONTACTS:
+        raise ConflictError(
+            _("Together they have more than %(count)d emails or phones; remove some first.")
+            % {"count": MAX_CONTACTS},
+            code="merge_too_many_contacts",
+        )
     for name in MERGE_FILL_FIELDS:
         if not getattr(primary, name) and getattr(duplicate, name):
             values[name] = getattr(duplicate, name)
@@ -134,7 +141,9 @@ def _union(first: list[str], second: list[str]) -> list[str]:
 
 
 def _move_children(duplicate: Person, primary: Person, *, actor: Any) -> None:
-    employers = set(primary.affiliations.values_list("organization_id", flat=True))
+    # Only a current employment makes the duplicate's one redundant: an ended one at the same
+    # organization is history, and dropping the current one would lose where they work now.
+    employers = set(current_affiliations().filter(person=primary).values_list("organization_id", flat=True))
     for affiliation in duplicate.affiliations.all():
         if affiliation.organization_id in employers:
             _delete_affiliation(affiliation, actor=actor, reason="merge: duplicate employer")

@@ -39,7 +39,7 @@ def create_affiliation(
 @service
 def update_affiliation(affiliation: Affiliation, data: dict[str, Any], *, actor: Any) -> Affiliation:
     """Change the role or dates of an affiliation (set ``until`` to end it)."""
-    ensure_in_scope(actor, affiliation.person)
+    _ensure_affiliation_in_scope(actor, affiliation)
     cleaned = clean_input(Affiliation, data, instance=affiliation)
     changes = _changes(affiliation, cleaned)
     if not changes:
@@ -61,8 +61,15 @@ def update_affiliation(affiliation: Affiliation, data: dict[str, Any], *, actor:
 @service
 def delete_affiliation(affiliation: Affiliation, *, actor: Any, reason: str = "") -> None:
     """Remove an affiliation recorded by mistake (to end a real one, set its end date)."""
-    ensure_in_scope(actor, affiliation.person)
+    _ensure_affiliation_in_scope(actor, affiliation)
     _delete_affiliation(affiliation, actor=actor, reason=reason)
+
+
+def _ensure_affiliation_in_scope(actor: Any, affiliation: Affiliation) -> None:
+    # Ending an employment moves the person out of the organization owner's scope: it takes
+    # the organization as well as the person, as adding one does.
+    ensure_in_scope(actor, affiliation.person)
+    ensure_in_scope(actor, affiliation.organization)
 
 
 def _delete_affiliation(affiliation: Affiliation, *, actor: Any, reason: str) -> None:

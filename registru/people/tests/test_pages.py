@@ -213,3 +213,85 @@ def test_it_deletes_a_note_and_keeps_its_text_in_history(cast, client_for) -> No
     client.post(f"/people/{cast.andrei_person.pk}/notes/{note.pk}/delete/")
     assert not cast.andrei_person.notes.exists()
     assert "Scris din greșeală" in client.get(f"/people/{cast.andrei_person.pk}/history/").content.decode()
+
+
+def test_saving_an_edit_never_changes_the_owner_unasked(cast, client_for) -> None:
+    person = PersonFactory(given_name="Dan", family_name="Vasile", owner=cast.andrei, employer=cast.alice_org)
+    form = PERSON_FORM | {"given_name": "Dan", "family_name": "Vasile", "version": 1, "job_title": "CFO"}
+    edit_page = client_for(cast.alice).get(f"/people/{person.pk}/edit/")
+    offered = {owner.pk for owner in edit_page.context["form"].fields["owner"].queryset}
+    assert offered == {cast.alice.pk, cast.andrei.pk}  # the current owner is always offered
+    response = client_for(cast.alice).post(f"/people/{person.pk}/edit/", form | {"owner": cast.andrei.pk})
+    assert response.status_code == 302
+    person.refresh_from_db()
+    assert (person.job_title, person.owner) == ("CFO", cast.andrei)
+    assert (
+        "owner" not in AuditEvent.objects.filter(subject_id=person.pk, action="person.updated").get().changes
+    )
+
+
+def test_a_merge_into_someone_out_of_scope_is_not_named(cast, client_for, api_for) -> None:
+    from registru.people import services
+    from registru.testing.factories import SETUP
+
+    services.merge_people(cast.carol_person, cast.andrei_person, actor=SETUP)
+    client = client_for(cast.andrei)
+    for url in (f"/people/{cast.andrei_person.pk}/", f"/people/{cast.andrei_person.pk}/history/"):
+        page = client.get(url).content.decode()
+        assert "Țurcanu" not in page, url
+        assert "another record" in page, url
+    history = api_for(cast.andrei).get(f"/api/v1/people/{cast.andrei_person.pk}/history").content.decode()
+    assert "Țurcanu" not in history
+
+
+def test_it_puts_the_marked_primary_first_even_after_a_blank_row(cast, client_for) -> None:
+    form = PERSON_FORM | {
+        "owner": cast.alice.pk,
+        "emails": ["", "b@firma.ro", "nou@firma.ro"],
+        "primary_emails": "2",
+    }
+    client_for(cast.alice).post("/people/new/", form)
+    assert Person.objects.get(family_name="Dobre").emails == ["nou@firma.ro", "b@firma.ro"]
+
+
+def test_an_absurd_organization_filter_is_ignored_not_a_500(cast, client_for) -> None:
+    response = client_for(cast.dora).post("/people/", {"organization": "9999999999999999999999999"})
+    assert response.status_code == 200
+
+
+def test_undoing_a_change_that_is_no_longer_allowed_shows_a_message(cast, client_for) -> None:
+    from registru.people import services
+
+    services.update_person(cast.andrei_person, {"owner": cast.alice}, actor=cast.bob)
+    services.update_person(cast.andrei_person, {"owner": cast.andrei}, actor=cast.bob)
+    first = AuditEvent.objects.filter(subject_id=cast.andrei_person.pk, action="person.updated").earliest(
+        "id"
+    )
+    response = client_for(cast.andrei).post(
+        f"/people/{cast.andrei_person.pk}/history/{first.pk}/revert/", follow=True
+    )
+    assert response.status_code == 200
+    assert Person.objects.get(pk=cast.andrei_person.pk).owner == cast.andrei
+
+
+def test_an_organization_stays_editable_after_a_merge_filled_its_cui(cast, client_for) -> None:
+    from registru.people import services
+    from registru.testing.factories import OrganizationFactory
+
+    duplicate = OrganizationFactory(name="Copie", owner=cast.alice, cui="18547290")
+    services.merge_organizations(cast.alice_org, duplicate, actor=cast.alice)
+    version = Organization.objects.get(pk=cast.alice_org.pk).version
+    form = {"name": "Țesătoria Mureșul SRL", "status": "customer", "cui": "18547290", "country": "RO",
+            "owner": cast.alice.pk, "industry": "Textile", "version": version}  # fmt: skip
+    response = client_for(cast.alice).post(f"/organizations/{cast.alice_org.pk}/edit/", form)
+    assert response.status_code == 302
+    assert Organization.objects.get(pk=cast.alice_org.pk).industry == "Textile"
+
+
+def test_a_note_can_be_dated_from_the_page(cast, client_for) -> None:
+    client_for(cast.andrei).post(
+        f"/people/{cast.andrei_person.pk}/notes/",
+        {"kind": "meeting", "body": "Vizită", "occurred_at": "2026-11-02T10:30"},
+    )
+    note = cast.andrei_person.notes.get()
+    assert note.occurred_at.isoformat().startswith("2026-11-02T08:30")  # 10:30 in Bucharest is 08:30 UTC

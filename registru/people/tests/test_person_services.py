@@ -174,3 +174,50 @@ def test_it_keeps_a_deleted_notes_text_in_the_trail(cast) -> None:
 def test_it_lets_system_actors_work_without_a_scope(cast) -> None:
     services.update_person(cast.carol_person, {"job_title": "Actualizat"}, actor=SETUP)
     assert Person.objects.get(pk=cast.carol_person.pk).job_title == "Actualizat"
+
+
+def test_it_refuses_a_merge_that_would_exceed_the_contact_limit(cast) -> None:
+    primary = PersonFactory(emails=[f"a{i}@firma.ro" for i in range(6)], owner=cast.andrei)
+    duplicate = PersonFactory(emails=[f"b{i}@firma.ro" for i in range(6)], owner=cast.andrei)
+    with pytest.raises(ConflictError):
+        services.merge_people(primary, duplicate, actor=cast.andrei)
+    assert len(Person.objects.get(pk=primary.pk).emails) == 6
+    assert Person.objects.get(pk=duplicate.pk).merged_into_id is None
+
+
+def test_a_merge_keeps_the_current_employer_when_the_primary_once_worked_there(cast) -> None:
+    primary = PersonFactory(owner=cast.alice)
+    services.create_affiliation(
+        primary, cast.alice_org, {"since": "2015-01-01", "until": "2016-01-01"}, actor=SETUP
+    )
+    duplicate = PersonFactory(owner=cast.alice, employer=cast.alice_org)
+    services.merge_people(primary, duplicate, actor=cast.alice)
+    assert primary.affiliations.filter(until__isnull=True, organization=cast.alice_org).count() == 1
+    assert primary.affiliations.count() == 2
+
+
+def test_it_refuses_to_restore_a_merged_record(cast) -> None:
+    duplicate = PersonFactory(owner=cast.andrei)
+    services.merge_people(cast.andrei_person, duplicate, actor=cast.andrei)
+    with pytest.raises(ConflictError):
+        services.restore_person(Person.objects.get(pk=duplicate.pk), actor=cast.andrei)
+    assert Person.objects.get(pk=duplicate.pk).archived_at is not None
+
+
+def test_a_manager_cannot_leave_a_record_without_an_owner(cast) -> None:
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as error:
+        services.update_person(cast.andrei_person, {"owner": None}, actor=cast.bob)
+    assert "owner" in error.value.message_dict
+    assert Person.objects.get(pk=cast.andrei_person.pk).owner == cast.andrei
+
+
+def test_an_agent_cannot_end_an_employment_at_an_organization_outside_their_scope(cast) -> None:
+    services.create_affiliation(cast.carol_person, cast.alice_org, {"role": "Consultant"}, actor=SETUP)
+    at_carols = cast.carol_person.affiliations.get(organization=cast.carol_org)
+    with pytest.raises(NotInScopeError):
+        services.delete_affiliation(at_carols, actor=cast.alice)
+    with pytest.raises(NotInScopeError):
+        services.update_affiliation(at_carols, {"until": "2026-01-01", "since": None}, actor=cast.alice)
+    assert cast.carol_person.affiliations.filter(organization=cast.carol_org, until__isnull=True).exists()

@@ -102,7 +102,9 @@ def test_it_shows_form_errors_inline_and_saves_nothing(cast, client_for) -> None
          "owner": cast.alice.pk},
     )  # fmt: skip
     assert response.status_code == 200
-    assert "is not a valid email address" in response.content.decode()
+    assert "is not a valid email address" in response.context["form"].errors["emails"][0]
+    emails_fieldset = response.content.decode().split('id="emails-rows"')[1].split("</fieldset>")[0]
+    assert "is not a valid email address" in emails_fieldset
     assert not Person.objects.filter(family_name="Pop").exists()
 
 
@@ -123,3 +125,37 @@ def test_the_api_literals_match_the_model_choices() -> None:
 
     for literal, choices in CHOICE_LITERALS.items():
         assert set(get_args(literal)) == set(choices.values), choices.__name__
+
+
+@pytest.mark.parametrize("when", ["2026-01-01T10:00:00", "9999-12-31T23:30:00Z", "1850-01-01T00:00:00Z"])
+def test_it_refuses_note_times_without_a_zone_or_out_of_range(cast, api_for, when: str) -> None:
+    url = f"/api/v1/people/{cast.andrei_person.pk}/notes"
+    response = api_for(cast.andrei).post(
+        url, data=json.dumps({"body": "x", "occurred_at": when}), content_type="application/json"
+    )
+    assert response.status_code == 422
+    assert not cast.andrei_person.notes.exists()
+
+
+def test_a_manager_sending_no_owner_gets_422_not_500(cast, api_for) -> None:
+    body = json.dumps({"given_name": "A", "family_name": "FaraResponsabil", "owner_id": None})
+    response = api_for(cast.bob).post("/api/v1/people", data=body, content_type="application/json")
+    assert response.status_code == 422
+    assert not Person.objects.filter(family_name="FaraResponsabil").exists()
+
+
+def test_it_refuses_a_team_outside_the_actors_own(cast, api_for) -> None:
+    from registru.accounts.models import Team
+
+    team_b = Team.objects.get(name="Vânzări B")
+    url = f"/api/v1/organizations/{cast.alice_org.pk}"
+    response = api_for(cast.alice).patch(
+        url, data=json.dumps({"team_id": team_b.pk}), content_type="application/json"
+    )
+    assert response.status_code == 422
+    assert Organization.objects.get(pk=cast.alice_org.pk).team_id != team_b.pk
+
+
+def test_the_team_follows_a_new_owner(cast) -> None:
+    services.update_organization(cast.alice_org, {"owner": cast.carol}, actor=cast.dora)
+    assert Organization.objects.get(pk=cast.alice_org.pk).team == cast.carol.team
