@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +25,20 @@ from registru.testing.factories import (
     TeamFactory,
     UserFactory,
 )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _own_master_key(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests never touch the developer's key files."""
+    os.environ.pop("REGISTRU_MASTER_KEY", None)
+    os.environ["REGISTRU_MASTER_KEY_FILE"] = str(tmp_path_factory.mktemp("keys") / "master.key")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_vault_cache() -> None:
+    from registru.vault import services as vault
+
+    vault._verified.clear()  # every test database records its own key fingerprint
 
 
 @pytest.fixture(autouse=True)

@@ -33,6 +33,7 @@ class Capability(StrEnum):
     READ_AUDIT_TRAIL = "read_audit_trail"
     MANAGE_USERS = "manage_users"
     USE_API = "use_api"
+    ERASE_PEOPLE = "erase_people"
 
 
 ROLE_SCOPE: dict[str, RecordScope] = {
@@ -59,6 +60,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             Capability.ASSIGN_ANY_OWNER,
             Capability.READ_AUDIT_TRAIL,
             Capability.USE_API,
+            Capability.ERASE_PEOPLE,
         }
     ),
     Role.MANAGER: frozenset({Capability.BROWSE_RECORDS, Capability.ASSIGN_TEAM_OWNER, Capability.USE_API}),

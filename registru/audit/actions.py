@@ -13,6 +13,7 @@ class AuditAction(models.TextChoices):
     PERSON_RESTORED = "person.restored", _("restored the person")
     PERSON_MERGED = "person.merged", _("merged a duplicate into the person")
     PERSON_MERGED_AWAY = "person.merged_away", _("merged the person into another record")
+    PERSON_ERASED = "person.erased", _("erased the person's data")
     ORGANIZATION_CREATED = "organization.created", _("created the organization")
     ORGANIZATION_UPDATED = "organization.updated", _("changed the organization")
     ORGANIZATION_ARCHIVED = "organization.archived", _("archived the organization")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -15,7 +15,9 @@ from django.utils.translation import gettext_lazy as _
 
 from registru.audit.actions import AuditAction
 from registru.audit.models import AuditEvent
+from registru.audit.reading import KeyCache, readable_changes
 from registru.core.context import Channel
+from registru.vault.services import ERASED
 
 CHANNEL_LABELS = {
     Channel.UI: _("web"),
@@ -29,6 +31,7 @@ EXTRA_FIELD_LABELS = {"merged_from": _("merged from"), "merged_into": _("merged 
 # Changes whose value names another person: shown only to those who may see that person.
 PERSON_REFERENCES = frozenset({"merged_from", "merged_into", "person"})
 HIDDEN_RECORD = _("another record")
+ERASED_TEXT = _("[erased]")
 EMPTY = "—"
 
 
@@ -46,22 +49,41 @@ class EventView:
     verb: str
     channel: str
     changes: list[FieldChange]
+    reason: str
 
 
-def referenced_people(events: Iterable[AuditEvent]) -> set[int]:
+type Readable = list[tuple[AuditEvent, dict[str, tuple[Any, Any]]]]
+
+
+def decrypted(events: Iterable[AuditEvent]) -> Readable:
+    """Each event with its changes in plaintext (``[erased]`` where the key is gone)."""
+    keys = KeyCache()
+    return [(event, readable_changes(event, keys)) for event in events]
+
+
+def referenced_people(readable: Readable) -> set[int]:
     """Ids of the people that these events name in their changes."""
     return {
         value["id"]
-        for event in events
-        for name, pair in event.changes.items()
+        for _event, changes in readable
+        for name, pair in changes.items()
         if name in PERSON_REFERENCES
         for value in pair
-        if isinstance(value, dict) and "id" in value
+        if isinstance(value, dict) and isinstance(value.get("id"), int)
     }
 
 
-def present(event: AuditEvent, hidden_people: Container[int] = ()) -> EventView:
-    """The event as sentences; people in ``hidden_people`` are named only as "another record"."""
+def present_all(events: Iterable[AuditEvent], invisible: Callable[[set[int]], set[int]]) -> list[EventView]:
+    """Events as sentences for one reader; ``invisible`` says which people the reader may not
+    see, who are then named only as "another record"."""
+    readable = decrypted(events)
+    hidden = invisible(referenced_people(readable))
+    return [present(event, changes, hidden) for event, changes in readable]
+
+
+def present(
+    event: AuditEvent, changes: dict[str, tuple[Any, Any]], hidden_people: Container[int] = ()
+) -> EventView:
     model = _model(event.target_type)
     return EventView(
         event=event,
@@ -74,8 +96,9 @@ def present(event: AuditEvent, hidden_people: Container[int] = ()) -> EventView:
                 _text(model, name, mask_reference(name, old, hidden_people)),
                 _text(model, name, mask_reference(name, new, hidden_people)),
             )
-            for name, (old, new) in sorted(event.changes.items())
+            for name, (old, new) in sorted(changes.items())
         ],
+        reason=event.reason,
     )
 
 
@@ -111,6 +134,8 @@ def _label(model: type[models.Model] | None, name: str) -> str:
 def _text(model: type[models.Model] | None, name: str, value: Any) -> str:
     if value in (None, "", []):
         return EMPTY
+    if value == ERASED:
+        return str(ERASED_TEXT)
     if isinstance(value, dict) and "label" in value:
         return str(value["label"])
     if isinstance(value, list):

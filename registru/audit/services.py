@@ -1,19 +1,29 @@
-"""Writing the trail. Only services of other apps call these, inside their transaction."""
+"""Writing the trail. Only services of other apps call these, inside their own transaction.
+
+An event is written in the caller's transaction with its canonical bytes and leaf hash; no lock
+is shared between writers. ``seal`` later binds committed events into hash-chained batches.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import models, transaction
+from django.apps import apps
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from registru.audit.actions import AuditAction
-from registru.audit.canonical import digest, json_value
+from registru.audit.canonical import FORMAT_VERSION, canonical_text, json_value, leaf_hash
 from registru.audit.models import AuditEvent
 from registru.core.actors import actor_identity
 from registru.core.context import current_context
+from registru.core.pii import PIIClass, classification
+from registru.vault import services as vault
 
 type Changes = dict[str, tuple[Any, Any]]
+EMPTY: tuple[Any, ...] = (None, "", [], {})
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> Changes:
@@ -23,6 +33,17 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> Changes:
         for name, value in after.items()
         if json_value(before.get(name)) != json_value(value)
     }
+
+
+@dataclass
+class Draft:
+    """An event to be written: what happened to which record, and why."""
+
+    action: AuditAction
+    target: models.Model
+    changes: Changes = field(default_factory=dict)
+    reason: str = ""
+    subject_id: int | None = None
 
 
 def record(
@@ -35,21 +56,102 @@ def record(
     subject_id: int | None = None,
 ) -> AuditEvent:
     """Append one event for ``target`` to the trail, in the caller's transaction."""
+    draft = Draft(action, target, changes or {}, reason, subject_id)
+    return record_many([draft], actor=actor)[0]
+
+
+def record_many(drafts: Sequence[Draft], *, actor: Any) -> list[AuditEvent]:
+    """Append one event per draft, set-based: one id allocation and one insert for them all."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit events are written inside the service's transaction")
     context = current_context()
     actor_id, actor_label = actor_identity(actor)
-    fields = {
-        "occurred_at": timezone.now(),
-        "actor_id": actor_id,
-        "actor_label": actor_label,
-        "channel": str(context.channel),
-        "request_id": context.request_id,
-        "action": str(action),
-        "target_type": target._meta.label_lower,
-        "target_id": target.pk,
-        "subject_id": subject_id,
-        "changes": {name: [json_value(old), json_value(new)] for name, (old, new) in (changes or {}).items()},
-        "reason": reason,
+    origin = Origin(timezone.now(), actor_id, actor_label, str(context.channel), context.request_id)
+    events = [
+        _event(draft, event_id, origin)
+        for draft, event_id in zip(drafts, allocate_ids(len(drafts)), strict=True)
+    ]
+    return AuditEvent.objects.bulk_create(events)
+
+
+def allocate_ids(count: int) -> list[int]:
+    """Positions for ``count`` new events, taken before the events are written, so that each
+    event's canonical bytes can name its own position."""
+    if count == 0:
+        return []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT nextval('audit_event_position') FROM generate_series(1, %s)", [count])
+            return [row[0] for row in cursor.fetchall()]
+        # SQLite has one writer at a time (BEGIN IMMEDIATE): the maximum cannot move under us.
+        cursor.execute("SELECT COALESCE(MAX(id), 0) FROM audit_auditevent")
+        (highest,) = cursor.fetchone()
+        return list(range(highest + 1, highest + 1 + count))
+
+
+@dataclass(frozen=True)
+class Origin:
+    """What the events written together share: when, by whom, through which channel."""
+
+    occurred_at: Any
+    actor_id: int | None
+    actor_label: str
+    channel: str
+    request_id: str
+
+
+def _event(draft: Draft, event_id: int, origin: Origin) -> AuditEvent:
+    model = type(draft.target)
+    changes = {
+        name: [_stored(model, draft.subject_id, name, old), _stored(model, draft.subject_id, name, new)]
+        for name, (old, new) in draft.changes.items()
     }
-    return AuditEvent.objects.create(digest=digest(json_value(fields)), **fields)
+    document = {
+        "v": FORMAT_VERSION,
+        "id": event_id,
+        "at": json_value(origin.occurred_at),
+        "actor": [origin.actor_id, origin.actor_label],
+        "channel": origin.channel,
+        "request": origin.request_id,
+        "action": str(draft.action),
+        "target": [model._meta.label_lower, draft.target.pk],
+        "subject": draft.subject_id,
+        "changes": changes,
+        "reason": draft.reason,
+    }
+    canonical = canonical_text(document)
+    return AuditEvent(
+        id=event_id,
+        occurred_at=origin.occurred_at,
+        actor_id=origin.actor_id,
+        actor_label=origin.actor_label,
+        channel=origin.channel,
+        request_id=origin.request_id,
+        action=str(draft.action),
+        target_type=model._meta.label_lower,
+        target_id=draft.target.pk,
+        subject_id=draft.subject_id,
+        fields=" ".join(sorted(draft.changes))[:500],
+        canonical=canonical,
+        leaf=leaf_hash(canonical),
+    )
+
+
+def _stored(model: type[models.Model], subject_id: int | None, name: str, value: Any) -> Any:
+    """A value as the trail keeps it: personal values of a person encrypted under their key."""
+    value = json_value(value)
+    if subject_id is None or value in EMPTY or not _is_personal(model, name):
+        return value
+    return vault.encrypt(subject_id, name, value)
+
+
+def _is_personal(model: type[models.Model], name: str) -> bool:
+    # Values that are not model fields (merged_from, person, ...) name people: personal.
+    return classification(model).get(name, PIIClass.IDENTITY) is not PIIClass.NONE
+
+
+def model_for(target_type: str) -> type[models.Model] | None:
+    try:
+        return apps.get_model(target_type)
+    except (LookupError, ValueError):
+        return None

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "registru.core",
     "registru.accounts",
     "registru.audit",
+    "registru.vault",
     "registru.people",
     "django.contrib.auth",
     "django.contrib.contenttypes",

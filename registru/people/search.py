@@ -5,11 +5,13 @@ international and national digits, names of current employers). SQLite indexes i
 FTS5 trigram table; PostgreSQL with a pg_trgm GIN index. Both answer substring queries from
 the index; neither is ever asked to scan the table.
 
-Results come in list order (by name unless asked otherwise), which the index does not know.
-A term with few matches is answered by taking every match from the index and sorting them;
-a term with many ("@gmail.com", "pop") by walking the list in its order, testing each row's
-document, until the page is full: with a match every few hundred rows that stops early, while
-sorting 300,000 matches would not. A capped count from the index chooses the way.
+Results come in list order, which the index does not know. A term with few matches is
+answered by taking every match from the index and sorting them; a term with many
+("@gmail.com", "maria") by walking the list in its order and testing each row's document
+until the page is full, which stops early where matches are dense, while sorting 300,000
+matches would not. A count from the index, capped, chooses the way. Matches of a name
+prefix ("pop", "popescu ana") are all found in one range of the name order, so a list by
+name shows those first (``split_by_name``): a range scan, however common the name.
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ import re
 import string
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 
 from registru.people.models import Person, PersonSearchDocument, SearchWord
@@ -32,9 +34,9 @@ MIN_CORRECTABLE = 4  # shorter words have too many one-letter neighbours to gues
 MAX_TERMS = 6
 MAX_QUERY_LENGTH = 200
 # From this many matches on, walking the list and testing each row beats sorting every match.
-# Measured on a million people (docs/benchmarks.md): sorting costs 1-10 µs a match and walking
-# 1-8 µs a row, and a walk reads about 25 × people / matches rows before a page is full.
-MANY_MATCHES = 3000
+# Measured on a million people (docs/benchmarks.md): sorting costs 2-8 µs a match, walking
+# 3-6 µs a row, and a walk reads about 25 × people / matches rows to fill a page.
+MANY_MATCHES = 4000
 WORD_RE = re.compile(r"[a-z0-9]{3,100}")
 MATCHES_SQL = (
     "WITH matches AS MATERIALIZED (SELECT person_id FROM people_personsearchdocument "
@@ -194,30 +196,65 @@ def filter_people(queryset: QuerySet[Person], query: str) -> QuerySet[Person]:
     long_terms = [term for term in terms if len(term) >= MIN_TRIGRAM]
     if not long_terms:
         # One or two letters: a name prefix, answered by the sort_key index.
-        prefix = " ".join(terms)
-        return queryset.filter(sort_key__gte=prefix, sort_key__lt=prefix + "\uffff")
+        return queryset.filter(_name_starts_with(terms))
     if count_matches(long_terms, MANY_MATCHES) >= MANY_MATCHES:
-        return queryset.filter(_document_contains(long_terms))
+        return queryset.filter(_document_matches(long_terms))
     return queryset.filter(pk__in=RawSQL(*_matching_ids(long_terms)))  # noqa: S611
+
+
+def split_by_name(
+    queryset: QuerySet[Person], query: str
+) -> tuple[QuerySet[Person], Callable[[], QuerySet[Person]]] | None:
+    """The matches whose name (family name first) starts with the query, and a function
+    giving the other matches; None for a query that is a name prefix and nothing else.
+
+    The first part is one range of the name index, tested row by row (every row in it
+    matches, but the test costs little and keeps the two parts exact complements). The
+    rest is made only when asked for, since most pages never need it.
+    """
+    terms = terms_of(query)
+    long_terms = [term for term in terms if len(term) >= MIN_TRIGRAM]
+    if not long_terms:
+        return None
+    in_range = _name_starts_with(terms)
+    first = queryset.filter(in_range).filter(_document_matches(long_terms))
+    return first, lambda: filter_people(queryset.exclude(in_range), query)
+
+
+def _name_starts_with(terms: list[str]) -> Q:
+    prefix = " ".join(terms)
+    return Q(sort_key__gte=prefix, sort_key__lt=prefix + "\uffff")
 
 
 def count_matches(terms: list[str], cap: int) -> int:
     """How many people match, counted from the index and no further than ``cap``."""
-    statement, params = _matching_ids(terms)
+    if connection.vendor == "sqlite":
+        # FTS5 hands out matches as it finds them, so the LIMIT stops the work early.
+        statement, params = _matching_ids(terms)
+    else:
+        # Not through the MATERIALIZED CTE: under this LIMIT the planner may scan the table
+        # for a term its statistics call common, and stop at ``cap`` matches; building the
+        # trigram bitmap of "@gmail.com" alone costs 70 ms on a million people.
+        # Only placeholders are joined into the statement; the terms travel as parameters.
+        statement = "SELECT 1 FROM people_personsearchdocument WHERE " + _like_conditions(terms)  # noqa: S608
+        params = _like_patterns(terms)
     with connection.cursor() as cursor:
-        # Both indexes hand out matches as they find them, so the LIMIT stops the work early.
         cursor.execute(f"SELECT count(*) FROM ({statement} LIMIT %s) AS probe", [*params, cap])  # noqa: S608
-        return int(cursor.fetchone()[0])
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
 
 
-def _document_contains(terms: list[str]) -> Exists:
-    # A correlated test of one row's document, which the database makes row by row as it
-    # walks the list's index in order, stopping when the page is full. EXISTS (rather than a
-    # scalar subquery) lets PostgreSQL estimate it from the column's statistics.
-    condition = Q()
+def _document_matches(terms: list[str]) -> Subquery:
+    # The test of one row's document, run as the database walks the list in order, so the
+    # walk stops when the page is full. A boolean scalar subquery and not EXISTS: PostgreSQL
+    # would turn EXISTS into a join and might then collect every match through the trigram
+    # index, the very thing this avoids.
+    contains = Q()
     for term in terms:
-        condition &= Q(document__contains=term)
-    return Exists(PersonSearchDocument.objects.filter(condition, person_id=OuterRef("pk")))
+        contains &= Q(document__contains=term)
+    hit = ExpressionWrapper(contains, output_field=BooleanField())
+    document = PersonSearchDocument.objects.filter(person_id=OuterRef("pk"))
+    return Subquery(document.annotate(hit=hit).values("hit")[:1], output_field=BooleanField())
 
 
 def _matching_ids(terms: list[str]) -> tuple[str, list[str]]:
@@ -230,10 +267,15 @@ def _matching_ids(terms: list[str]) -> tuple[str, list[str]]:
     # A MATERIALIZED CTE makes PostgreSQL answer from the trigram index first. Without it,
     # under a LIMIT, the planner may walk the primary key and test every row: 0.7 s for a
     # term that matches nothing on a million people.
-    conditions = " AND ".join(["document LIKE %s"] * len(terms))
-    patterns = ["%" + _escape_like(term) + "%" for term in terms]
-    # Only placeholders are formatted into the statement; the terms travel as parameters.
-    return MATCHES_SQL.format(conditions=conditions), patterns
+    return MATCHES_SQL.format(conditions=_like_conditions(terms)), _like_patterns(terms)
+
+
+def _like_conditions(terms: list[str]) -> str:
+    return " AND ".join(["document LIKE %s"] * len(terms))
+
+
+def _like_patterns(terms: list[str]) -> list[str]:
+    return ["%" + _escape_like(term) + "%" for term in terms]
 
 
 def _escape_like(term: str) -> str:

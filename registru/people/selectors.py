@@ -4,13 +4,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db.models import Count, Prefetch, QuerySet
 
 from registru.audit.models import AuditEvent
-from registru.core.pagination import Page, Sort, paginate
+from registru.core.pagination import InvalidCursorError, Page, Sort, make_cursor, paginate, read_cursor
 from registru.core.scopes import Action, restrict
 from registru.people import search
 from registru.people.models import Affiliation, Note, Organization, Person
@@ -23,6 +24,8 @@ PEOPLE_SORTS: dict[str, Sort] = {
     "oldest": Sort("created_at"),
     "updated": Sort("updated_at", descending=True),
 }
+# Cursors into the second part of a search listed by name (see ``_search_by_name``).
+OTHER_MATCHES = "name:others"
 ORGANIZATION_SORTS: dict[str, Sort] = {
     "name": Sort("sort_key"),
     "-name": Sort("sort_key", descending=True),
@@ -73,20 +76,94 @@ def list_people(
     """A page of people. A search that finds nobody is retried once with its typos corrected;
     the page then says which query it answers.
     """
-    page = paginate(
-        filter_people(user, criteria).select_related("owner"), PEOPLE_SORTS[sort], sort, cursor, limit
-    )
+    page = _people_page(user, criteria, sort, cursor, limit)
     if page.items or cursor or not criteria.query:
         return page
     correction = search.corrected_query(criteria.query)
     if correction is None:
         return page
-    corrected = replace(criteria, query=correction)
-    page = paginate(
-        filter_people(user, corrected).select_related("owner"), PEOPLE_SORTS[sort], sort, None, limit
-    )
+    page = _people_page(user, replace(criteria, query=correction), sort, None, limit)
     page.corrected_query = correction
     return page
+
+
+def _people_page(
+    user: Any, criteria: PeopleFilter, sort: str, cursor: str | None, limit: int
+) -> Page[Person]:
+    if criteria.query and sort == "name":
+        people = filter_people(user, replace(criteria, query="")).select_related("owner")
+        parts = search.split_by_name(people, criteria.query)
+        if parts is not None:
+            return _search_by_name(*parts, cursor, limit)
+    people = filter_people(user, criteria).select_related("owner")
+    return paginate(people, PEOPLE_SORTS[sort], sort, cursor, limit)
+
+
+# --- a search listed by name ---------------------------------------------------------------
+#
+# The people whose name starts with the query come first ("pop": Pop, Popa, Popescu), then
+# every other match ("Ana Bălan, works at Popescu Construct"), each part by name. The first
+# part is a range of the name index, fast however common the name; the second is needed only
+# once the first runs out. Each part pages with its own cursors ("name", OTHER_MATCHES), and
+# a page where one part ends and the other begins is stitched here, both ways.
+
+
+def _search_by_name(
+    names: QuerySet[Person], others: Callable[[], QuerySet[Person]], cursor: str | None, limit: int
+) -> Page[Person]:
+    if cursor and _cursor_of_others(cursor) is not None:
+        return _page_of_others(names, others(), cursor, limit)
+    page = paginate(names, PEOPLE_SORTS["name"], "name", cursor, limit)
+    going_back = cursor is not None and read_cursor(cursor, "name")[1]
+    if going_back or page.next_cursor:
+        return page
+    return _continue_with_others(page, others(), cursor, limit)
+
+
+def _cursor_of_others(cursor: str) -> bool | None:
+    """Whether a cursor into the other matches goes backwards; None if it is not one."""
+    try:
+        return read_cursor(cursor, OTHER_MATCHES)[1]
+    except InvalidCursorError:
+        return None
+
+
+def _continue_with_others(
+    page: Page[Person], others: QuerySet[Person], cursor: str | None, limit: int
+) -> Page[Person]:
+    """The name matches ran out on this page: fill it up with the first other matches."""
+    room = limit - len(page.items)
+    if room == 0:
+        # Full, and the name matches end exactly here: the next page starts the others.
+        following = make_cursor(page.items[-1].pk, "name") if others.exists() else None
+        return Page(page.items, following, page.previous_cursor)
+    rest = paginate(others, PEOPLE_SORTS["name"], OTHER_MATCHES, None, room)
+    previous = page.previous_cursor
+    if cursor and not page.items and rest.items:
+        # This page starts with the others: going back leads to the end of the name matches.
+        previous = make_cursor(rest.items[0].pk, OTHER_MATCHES, backwards=True)
+    return Page(page.items + rest.items, rest.next_cursor, previous)
+
+
+def _page_of_others(
+    names: QuerySet[Person], others: QuerySet[Person], cursor: str, limit: int
+) -> Page[Person]:
+    page = paginate(others, PEOPLE_SORTS["name"], OTHER_MATCHES, cursor, limit)
+    if not _cursor_of_others(cursor) or page.previous_cursor:
+        return page
+    # Going back, the others begin on this page: what comes before is the end of the names.
+    room = limit - len(page.items)
+    tail = list(names.order_by("-sort_key", "-pk")[: room + 1]) if room else []
+    earlier = len(tail) > room or (room == 0 and names.exists())
+    tail = tail[:room][::-1]
+    items = tail + page.items
+    if not items:
+        return page
+    previous = (
+        make_cursor(items[0].pk, "name" if tail else OTHER_MATCHES, backwards=True) if earlier else None
+    )
+    following = page.next_cursor or make_cursor(items[-1].pk, "name")
+    return Page(items, following, previous)
 
 
 def person_detail(user: Any, pk: int) -> Person:

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from registru.accounts.roles import Capability
-from registru.audit.presenters import present, referenced_people
+from registru.audit.presenters import present_all
 from registru.core.errors import ConflictError, NotInScopeError
 from registru.core.pagination import InvalidCursorError
 from registru.core.scopes import Action, restrict
@@ -101,8 +101,7 @@ def _criteria(form: PeopleFilterForm) -> tuple[selectors.PeopleFilter, str, str 
 
 def presented(request: HttpRequest, events: Any) -> list[Any]:
     """History events as sentences, naming other people only if the user may see them."""
-    hidden = invisible_people(request.user, referenced_people(events))
-    return [present(event, hidden) for event in events]
+    return present_all(events, lambda ids: invisible_people(request.user, ids))
 
 
 def _head_context(request: HttpRequest, person: Person) -> dict[str, Any]:

@@ -108,3 +108,10 @@ def affiliate(person: Person, organization: Organization, **data: Any) -> Affili
 
 def note_about(person: Person, body: str = "Sunat pentru ofertă.") -> Note:
     return people.create_note({"body": body, "kind": "call"}, actor=SETUP, person=person)
+
+
+def plain(event: Any) -> dict[str, list[Any]]:
+    """An event's changes decrypted, as ``{field: [old, new]}`` (what History shows)."""
+    from registru.audit.reading import KeyCache, readable_changes
+
+    return {name: [old, new] for name, (old, new) in readable_changes(event, KeyCache()).items()}

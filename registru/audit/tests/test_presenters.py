@@ -5,10 +5,14 @@ from __future__ import annotations
 import pytest
 
 from registru.audit.models import AuditEvent
-from registru.audit.presenters import present
+from registru.audit.presenters import EventView, present_all
 from registru.people import services
 
 pytestmark = pytest.mark.django_db
+
+
+def present(event: AuditEvent) -> EventView:
+    return present_all([event], lambda ids: set())[0]
 
 
 def test_it_names_the_actor_the_field_and_both_values(cast) -> None:

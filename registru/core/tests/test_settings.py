@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import subprocess
@@ -28,7 +29,16 @@ def production_env(tmp_path: Path) -> dict[str, str]:
         "REGISTRU_SECRET_KEY": secrets.token_urlsafe(60),
         "REGISTRU_ALLOWED_HOSTS": "crm.firma.ro",
         "REGISTRU_DATA_DIR": str(tmp_path),
+        "REGISTRU_MASTER_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
     }
+
+
+def test_it_refuses_to_run_in_production_without_a_master_key(tmp_path: Path) -> None:
+    env = production_env(tmp_path)
+    del env["REGISTRU_MASTER_KEY"]
+    result = registru("check", env=env, cwd=tmp_path)
+    assert result.returncode != 0
+    assert "vault.E001" in result.stderr
 
 
 def test_it_passes_the_deploy_checks_in_production_mode_with_no_warning(tmp_path: Path) -> None:

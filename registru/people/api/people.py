@@ -9,7 +9,7 @@ from ninja import Query, Router, Schema
 from ninja.responses import Status
 from pydantic import Field
 
-from registru.audit.presenters import referenced_people
+from registru.audit.presenters import decrypted, referenced_people
 from registru.core.api import BODY_ERRORS, COMMON_ERRORS, WRITE_ERRORS
 from registru.core.pagination import Sort, paginate
 from registru.core.scopes import Action
@@ -153,8 +153,10 @@ def person_history(
     person = selectors.get_person(request.user, person_id)
     events = selectors.person_history(request.user, person)
     page = paginate(events, Sort("id", descending=True), "history", cursor, limit)
-    hidden = invisible_people(request.user, referenced_people(page.items))
-    return {"items": [event_out(event, hidden) for event in page.items], "next_cursor": page.next_cursor}
+    readable = decrypted(page.items)
+    hidden = invisible_people(request.user, referenced_people(readable))
+    items = [event_out(event, changes, hidden) for event, changes in readable]
+    return {"items": items, "next_cursor": page.next_cursor}
 
 
 class PagingQuery(Schema):

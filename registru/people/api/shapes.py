@@ -106,15 +106,17 @@ def ensure_can_create(user: Any) -> None:
         raise PermissionDenied("Your role does not work with people and organizations.")
 
 
-def event_out(event: AuditEvent, hidden_people: Container[int] = ()) -> dict[str, Any]:
-    """An audit event as JSON; other people the reader may not see are not named."""
+def event_out(
+    event: AuditEvent, plain: dict[str, tuple[Any, Any]], hidden_people: Container[int] = ()
+) -> dict[str, Any]:
+    """An audit event as JSON, values decrypted; people the reader may not see are not named."""
     changes = [
         {
             "field": name,
             "old": mask_reference(name, old, hidden_people),
             "new": mask_reference(name, new, hidden_people),
         }
-        for name, (old, new) in event.changes.items()
+        for name, (old, new) in plain.items()
     ]
     return {
         "id": event.pk,

@@ -16,6 +16,7 @@ from registru.people.services.organizations import (
 from registru.people.services.people import (
     archive_person,
     create_person,
+    erase_person,
     merge_people,
     restore_person,
     revert_person_change,
@@ -41,6 +42,7 @@ __all__ = [
     "delete_affiliation",
     "delete_note",
     "ensure_in_scope",
+    "erase_person",
     "merge_organizations",
     "merge_people",
     "restore_organization",

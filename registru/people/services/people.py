@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from registru.accounts.roles import Capability
 from registru.audit.actions import AuditAction as A
 from registru.audit.canonical import json_value
 from registru.audit.models import AuditEvent
+from registru.audit.reading import KeyCache, readable_changes
 from registru.audit.services import diff, record
 from registru.core.errors import ConflictError
 from registru.core.services import service
 from registru.people import search
+from registru.people.choices import PersonStatus
 from registru.people.models import Affiliation, Note, Person
 from registru.people.scopes import current_affiliations
 from registru.people.services.common import (
@@ -21,6 +25,7 @@ from registru.people.services.common import (
     _check_owner,
     _compare_and_set,
     _default_owner,
+    _is_user,
     _set_archived,
     _snapshot,
     audit_value,
@@ -28,6 +33,7 @@ from registru.people.services.common import (
 )
 from registru.people.services.related import _delete_affiliation
 from registru.people.validation import MAX_CONTACTS, clean_input
+from registru.vault import services as vault
 
 
 @service
@@ -169,15 +175,16 @@ def revert_person_change(person: Person, event_id: int, *, actor: Any) -> Person
     event = AuditEvent.objects.get(
         pk=event_id, action=A.PERSON_UPDATED, target_type=Person._meta.label_lower, target_id=person.pk
     )
-    current = _snapshot(person, list(event.changes))
-    for name, (_old, new) in event.changes.items():
+    changes = readable_changes(event, KeyCache())
+    current = _snapshot(person, list(changes))
+    for name, (_old, new) in changes.items():
         if not _same(json_value(current[name]), new):
             raise ConflictError(
                 _("“%(field)s” changed again after that change; edit it by hand instead.")
                 % {"field": getattr(Person._meta.get_field(name), "verbose_name", name)},
                 code="revert_stale",
             )
-    data = {name: _as_input(old) for name, (old, _new) in event.changes.items()}
+    data = {name: _as_input(old) for name, (old, _new) in changes.items()}
     reason = _("Undo of change #%(id)d") % {"id": event.pk}
     return update_person(person, data, actor=actor, reason=reason)
 
@@ -190,3 +197,39 @@ def _same(current: Any, recorded: Any) -> bool:
 
 def _as_input(value: Any) -> Any:
     return value["id"] if isinstance(value, dict) and "id" in value else value
+
+
+ERASED_NAME = "[erased]"
+ERASED_VALUES: dict[str, Any] = {
+    "emails": [], "phones": [], "job_title": "", "birth_date": None, "street": "", "city": "",
+    "county": "", "postal_code": "",
+}  # fmt: skip
+
+
+@service
+def erase_person(person: Person, *, actor: Any, reason: str) -> Person:
+    """Erase a person (GDPR Art. 17): anonymise the record, delete their notes and employers,
+    and destroy their data key, so that the values kept in the audit trail become unreadable
+    while the trail itself, and who did what and when, stays intact and verifiable.
+    """
+    if _is_user(actor) and not actor.can(Capability.ERASE_PEOPLE):
+        raise PermissionDenied(_("Only the data protection officer erases people."))
+    ensure_in_scope(actor, person)
+    if person.status == PersonStatus.ERASED:
+        raise ConflictError(_("This person has already been erased."), code="already_erased")
+    for note in person.notes.all():
+        changes = {"body": (note.body, None)}
+        record(A.NOTE_DELETED, actor=actor, target=note, changes=changes, reason=reason, subject_id=person.pk)
+        note.delete()
+    for affiliation in person.affiliations.select_related("organization"):
+        _delete_affiliation(affiliation, actor=actor, reason=reason)
+    values = ERASED_VALUES | {
+        "given_name": ERASED_NAME, "family_name": f"#{person.pk}", "sort_key": f"~erased {person.pk}",
+        "status": PersonStatus.ERASED, "archived_at": person.archived_at or timezone.now(),
+    }  # fmt: skip
+    changes = diff(_snapshot(person, [name for name in values if name != "sort_key"]), values)
+    _compare_and_set(person, values, None)
+    record(A.PERSON_ERASED, actor=actor, target=person, changes=changes, reason=reason, subject_id=person.pk)
+    search.reindex([person.pk])
+    vault.shred(person.pk)
+    return person

@@ -1,0 +1,99 @@
+"""Erasure by crypto-shredding: the live record is anonymised, the person's key destroyed; the
+trail keeps who did what and when, and its values become unreadable."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+
+from registru.audit.models import AuditEvent
+from registru.audit.presenters import present_all
+from registru.people import services
+from registru.people.models import Person
+from registru.testing.factories import PersonFactory, note_about, plain
+
+pytestmark = pytest.mark.django_db
+SECRETS = (
+    "Zamfirescu",
+    "zamfirescu",
+    "Ecaterina",
+    "ecaterina",
+    "ecaterina.z@exemplu.ro",
+    "40744999888",
+    "0744999888",
+)
+
+
+def every_stored_text() -> str:
+    """Every text and JSON value in every table of the database, as one string."""
+    chunks: list[str] = []
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names(cursor, include_views=False):
+            # FTS5's own segment tables hold binary trigram postings, not text; its content
+            # table (people_search_fts_content) holds the documents and is checked.
+            if table.startswith(
+                (
+                    "sqlite_",
+                    "people_search_fts_data",
+                    "people_search_fts_idx",
+                    "people_search_fts_docsize",
+                    "people_search_fts_config",
+                )
+            ):
+                continue
+            cursor.execute(f'SELECT * FROM "{table}"')
+            chunks.extend(str(value) for row in cursor.fetchall() for value in row if isinstance(value, str))
+    return "\n".join(chunks)
+
+
+@pytest.fixture
+def ecaterina(cast) -> Person:
+    person = PersonFactory(
+        given_name="Ecaterina", family_name="Zamfirescu", emails=["ecaterina.z@exemplu.ro"],
+        phones=["0744 999 888"], owner=cast.alice, employer=cast.alice_org, job_title="Director",
+    )  # fmt: skip
+    services.update_person(person, {"job_title": "Director general", "city": "Brașov"}, actor=cast.alice)
+    note_about(person, "Ecaterina Zamfirescu preferă e-mailul.")
+    return person
+
+
+def test_after_erasure_the_values_appear_nowhere_in_plaintext(cast, ecaterina) -> None:
+    assert "Zamfirescu" in every_stored_text()
+    services.erase_person(ecaterina, actor=cast.dora, reason="cerere de ștergere art. 17")
+    stored = every_stored_text()
+    assert [secret for secret in SECRETS if secret in stored] == []
+
+
+def test_after_erasure_history_keeps_who_what_when_but_shows_values_as_erased(cast, ecaterina) -> None:
+    before = AuditEvent.objects.filter(subject_id=ecaterina.pk).count()
+    services.erase_person(ecaterina, actor=cast.dora, reason="cerere de ștergere art. 17")
+    events = list(AuditEvent.objects.filter(subject_id=ecaterina.pk).order_by("id"))
+    assert len(events) > before
+    update = next(event for event in events if event.action == "person.updated")
+    assert plain(update)["job_title"] == ["[erased]", "[erased]"]
+    assert update.actor_label == "Alice Anghel (alice)"
+    views = present_all(events, lambda ids: set())
+    assert all("Zamfirescu" not in change.old + change.new for view in views for change in view.changes)
+
+
+def test_erasure_leaves_other_people_readable(cast, ecaterina) -> None:
+    services.update_person(cast.andrei_person, {"job_title": "Contabil"}, actor=cast.andrei)
+    services.erase_person(ecaterina, actor=cast.dora, reason="art. 17")
+    event = AuditEvent.objects.filter(subject_id=cast.andrei_person.pk, action="person.updated").latest("id")
+    assert plain(event)["job_title"] == ["", "Contabil"]
+
+
+def test_only_the_dpo_erases(cast, ecaterina) -> None:
+    with pytest.raises(PermissionDenied):
+        services.erase_person(ecaterina, actor=cast.alice, reason="vreau eu")
+    assert Person.objects.get(pk=ecaterina.pk).family_name == "Zamfirescu"
+
+
+def test_an_erased_person_is_not_found_by_their_old_name(cast, ecaterina, client_for) -> None:
+    services.erase_person(ecaterina, actor=cast.dora, reason="art. 17")
+    response = client_for(cast.dora).post(
+        "/people/", {"q": "zamfirescu", "archived": "on"}, headers={"HX-Request": "true"}
+    )
+    assert "Zamfirescu" not in response.content.decode()
+    assert response.context["page"].items == []

@@ -1,0 +1,79 @@
+"""Per-person keys: values encrypted under them, bound to person and field, shredded for good."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cryptography.exceptions import InvalidTag
+
+from registru.vault import keys, services
+from registru.vault.models import Keyring, PersonKey
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_round_trips_a_value_and_hides_it_in_the_ciphertext() -> None:
+    sealed = services.encrypt(7, "phones", ["+40722123456"])
+    assert "40722123456" not in str(sealed)
+    assert services.decrypt(7, "phones", sealed, services.data_key(7)) == ["+40722123456"]
+
+
+def test_a_ciphertext_does_not_open_as_another_persons_or_field(cast) -> None:
+    sealed = services.encrypt(7, "phones", ["+40722123456"])
+    services.data_key(8, create=True)
+    with pytest.raises(services.VaultError):
+        services.decrypt(7, "emails", sealed, services.data_key(7))
+    with pytest.raises((services.VaultError, InvalidTag)):
+        services.decrypt(8, "phones", sealed, services.data_key(8))
+
+
+def test_shredding_makes_values_unreadable_and_refuses_new_ones() -> None:
+    sealed = services.encrypt(7, "given_name", "Ioana")
+    assert services.shred(7)
+    assert services.data_key(7) is None
+    assert services.decrypt(7, "given_name", sealed, services.data_key(7)) == services.ERASED
+    assert PersonKey.objects.get(person_id=7).wrapped is None
+    with pytest.raises(services.VaultError):
+        services.encrypt(7, "given_name", "Ioana")
+
+
+def test_it_refuses_a_master_key_that_is_not_the_databases(monkeypatch: pytest.MonkeyPatch) -> None:
+    services.encrypt(7, "given_name", "Ioana")  # records the fingerprint
+    other = keys.generate()
+    monkeypatch.setenv("REGISTRU_MASTER_KEY", keys.encode(other))
+    services._verified.clear()
+    with pytest.raises(keys.MasterKeyMismatchError):
+        services.data_key(7)
+    from registru.vault.checks import check_master_key
+
+    assert [error.id for error in check_master_key()] == ["vault.E003"]
+
+
+def test_rotating_the_master_key_keeps_every_value_readable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.core.management import call_command
+
+    key_file = tmp_path / "master.key"
+    monkeypatch.delenv("REGISTRU_MASTER_KEY", raising=False)
+    monkeypatch.setenv("REGISTRU_MASTER_KEY_FILE", str(key_file))
+    Keyring.objects.all()._raw_delete(Keyring.objects.db)  # a database that belongs to this new key
+    keys.write(keys.generate(), key_file)
+    services._verified.clear()
+    sealed = services.encrypt(7, "given_name", "Ioana")
+    old_fingerprint = keys.load().fingerprint
+    call_command("vault", "rotate-master")
+    services._verified.clear()
+    assert keys.load().fingerprint != old_fingerprint
+    assert Keyring.objects.get().fingerprint == keys.load().fingerprint
+    assert services.decrypt(7, "given_name", sealed, services.data_key(7)) == "Ioana"
+    assert (tmp_path / f"master.key.{old_fingerprint}.retired").exists()
+
+
+def test_key_files_are_readable_by_their_owner_only_and_never_overwritten(tmp_path: Path) -> None:
+    path = tmp_path / "keys" / "master.key"
+    keys.write(keys.generate(), path)
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    with pytest.raises(FileExistsError):
+        keys.write(keys.generate(), path)
