@@ -58,9 +58,7 @@ def create_user(
         user.set_password(password)
     user.full_clean(exclude=["password"])
     user.save()
-    changes = {
-        name: (None, getattr(user, name)) for name in USER_FIELDS if getattr(user, name) not in ("", None)
-    }
+    changes = {name: (None, getattr(user, name)) for name in USER_FIELDS if getattr(user, name) not in ("", None)}
     record(A.USER_CREATED, actor=actor, target=user, changes=changes)
     return user
 

@@ -48,9 +48,7 @@ def merkle_root(leaves: Sequence[bytes]) -> bytes:
         return hashlib.sha256(b"").digest()
     level = list(leaves)
     while len(level) > 1:
-        paired = [
-            hashlib.sha256(NODE + level[i] + level[i + 1]).digest() for i in range(0, len(level) - 1, 2)
-        ]
+        paired = [hashlib.sha256(NODE + level[i] + level[i + 1]).digest() for i in range(0, len(level) - 1, 2)]
         if len(level) % 2:
             paired.append(level[-1])  # an odd node is promoted unchanged
         level = paired

@@ -71,9 +71,7 @@ class AuditEvent(AppendOnly):
     subject_id = models.BigIntegerField(
         _("person"), null=True, blank=True, help_text=_("The person whose data changed, if any.")
     )
-    fields = models.CharField(
-        max_length=500, blank=True, help_text="Names of the changed fields, space-separated."
-    )
+    fields = models.CharField(max_length=500, blank=True, help_text="Names of the changed fields, space-separated.")
     canonical = models.TextField(help_text="The event's canonical JSON: the bytes that are hashed.")
     leaf = models.BinaryField(help_text="SHA-256 of 0x00 and the canonical bytes.")
 

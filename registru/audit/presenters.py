@@ -81,9 +81,7 @@ def present_all(events: Iterable[AuditEvent], invisible: Callable[[set[int]], se
     return [present(event, changes, hidden) for event, changes in readable]
 
 
-def present(
-    event: AuditEvent, changes: dict[str, tuple[Any, Any]], hidden_people: Container[int] = ()
-) -> EventView:
+def present(event: AuditEvent, changes: dict[str, tuple[Any, Any]], hidden_people: Container[int] = ()) -> EventView:
     model = _model(event.target_type)
     return EventView(
         event=event,

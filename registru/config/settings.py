@@ -32,9 +32,7 @@ def _secret_key() -> str:
     if configured:
         return configured
     if PRODUCTION:
-        raise ImproperlyConfigured(
-            "REGISTRU_SECRET_KEY (or REGISTRU_SECRET_KEY_FILE) must be set in production"
-        )
+        raise ImproperlyConfigured("REGISTRU_SECRET_KEY (or REGISTRU_SECRET_KEY_FILE) must be set in production")
     # Outside production a key is made once and kept in the data directory, so sessions
     # survive restarts without anyone having to invent a secret.
     key_file = DATA_DIR / "secret_key"

@@ -1,4 +1,14 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db import connections
+from django.db.models.signals import post_migrate
+
+
+def _install_guards(sender: Any, using: str = "default", **kwargs: Any) -> None:
+    from registru.core.dbguard import install_triggers
+
+    install_triggers(connections[using])
 
 
 class CoreConfig(AppConfig):
@@ -13,4 +23,6 @@ class CoreConfig(AppConfig):
         register_converter(IdConverter, "id")  # used by every URL with a record id
         # Registers the hooks that give every task its audit context, in every process
         # that may run tasks (a worker, or the web process in immediate mode).
-        from registru.core import tasks  # noqa: F401
+        from registru.core import dbguard, tasks  # noqa: F401  (signal receivers, task hooks)
+
+        post_migrate.connect(_install_guards, sender=self)

@@ -80,11 +80,20 @@ def current_request_id() -> str | None:
 
 @contextmanager
 def service_scope() -> Iterator[None]:
+    """Mark the current (open) transaction as a Registru service's, for Python's guard and
+    for the database's triggers (see ``core.dbguard``)."""
+    from registru.core.dbguard import mark_transaction
+
     token = _service_depth.set(_service_depth.get() + 1)
     try:
+        mark_transaction()
         yield
     finally:
         _service_depth.reset(token)
+
+
+def in_service() -> bool:
+    return _service_depth.get() > 0
 
 
 def ensure_write_allowed(model_label: str) -> None:

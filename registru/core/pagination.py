@@ -66,9 +66,7 @@ def _after(sort: Sort, anchor: dict[str, Any], *, backwards: bool) -> Q:
     return Q(**{f"{sort.field}__{op}": value}) | Q(**{sort.field: value, f"pk__{op}": anchor["pk"]})
 
 
-def paginate[M: Model](
-    queryset: QuerySet[M], sort: Sort, sort_name: str, cursor: str | None, limit: int
-) -> Page[M]:
+def paginate[M: Model](queryset: QuerySet[M], sort: Sort, sort_name: str, cursor: str | None, limit: int) -> Page[M]:
     backwards = False
     filtered = queryset
     if cursor:
@@ -90,7 +88,5 @@ def paginate[M: Model](
     return Page(
         items=rows,
         next_cursor=make_cursor(rows[-1].pk, sort_name) if rows and has_next else None,
-        previous_cursor=(
-            make_cursor(rows[0].pk, sort_name, backwards=True) if rows and has_previous else None
-        ),
+        previous_cursor=(make_cursor(rows[0].pk, sort_name, backwards=True) if rows and has_previous else None),
     )

@@ -106,9 +106,7 @@ class Person(AuditedModel, Address):
 
     given_name = models.CharField(_("given name"), max_length=100)
     family_name = models.CharField(_("family name"), max_length=100)
-    emails = models.JSONField(
-        _("emails"), default=list, blank=True, help_text=_("The first one is the primary.")
-    )
+    emails = models.JSONField(_("emails"), default=list, blank=True, help_text=_("The first one is the primary."))
     phones = models.JSONField(
         _("phones"), default=list, blank=True,
         help_text=_("In E.164 form (+40722123456). The first one is the primary."),
@@ -127,9 +125,7 @@ class Person(AuditedModel, Address):
         default=LawfulBasis.LEGITIMATE_INTEREST,
     )  # fmt: skip
     last_verified_at = models.DateTimeField(_("last verified"), null=True, blank=True)
-    status = models.CharField(
-        _("status"), max_length=12, choices=PersonStatus.choices, default=PersonStatus.ACTIVE
-    )
+    status = models.CharField(_("status"), max_length=12, choices=PersonStatus.choices, default=PersonStatus.ACTIVE)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("owner"), null=True, blank=True,
         on_delete=models.PROTECT, related_name="people",
@@ -177,9 +173,7 @@ class Person(AuditedModel, Address):
 class Affiliation(AuditedModel):
     """A person works (or worked) at an organization."""
 
-    person = models.ForeignKey(
-        Person, verbose_name=_("person"), on_delete=models.CASCADE, related_name="affiliations"
-    )
+    person = models.ForeignKey(Person, verbose_name=_("person"), on_delete=models.CASCADE, related_name="affiliations")
     organization = models.ForeignKey(
         Organization, verbose_name=_("organization"), on_delete=models.CASCADE,
         related_name="affiliations",

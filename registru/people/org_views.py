@@ -67,9 +67,9 @@ def organization_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @records_required
 def organization_history(request: HttpRequest, pk: int) -> HttpResponse:
     organization = _organization_or_404(request, pk)
-    events = AuditEvent.objects.filter(
-        target_type=Organization._meta.label_lower, target_id=organization.pk
-    ).order_by("-id")
+    events = AuditEvent.objects.filter(target_type=Organization._meta.label_lower, target_id=organization.pk).order_by(
+        "-id"
+    )
     page = Paginator(events, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "organization": organization,
@@ -104,9 +104,7 @@ def organization_create(request: HttpRequest) -> HttpResponse:
 def organization_edit(request: HttpRequest, pk: int) -> HttpResponse:
     organization = _organization_or_404(request, pk, Action.CHANGE)
     initial = {
-        name: getattr(organization, name)
-        for name in OrganizationForm.base_fields
-        if hasattr(organization, name)
+        name: getattr(organization, name) for name in OrganizationForm.base_fields if hasattr(organization, name)
     }
     initial["version"] = organization.version
     form = OrganizationForm(request.POST or None, user=request.user, initial=initial)
@@ -138,9 +136,7 @@ def organization_archive(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, exc.message)
         return redirect("organizations:detail", pk=pk)
     undo = reverse("organizations:restore", args=[pk])
-    messages.success(
-        request, _("%(name)s was archived.") % {"name": organization.name}, extra_tags=f"undo:{undo}"
-    )
+    messages.success(request, _("%(name)s was archived.") % {"name": organization.name}, extra_tags=f"undo:{undo}")
     return redirect("organizations:list")
 
 

@@ -68,9 +68,7 @@ class PersonPatch(StrictIn):
     given_name: Text100 | None = None
     family_name: Text100 | None = None
     emails: Annotated[list[Contact], Field(max_length=10)] | None = None
-    phones: Annotated[list[Annotated[str, StringConstraints(max_length=40)]], Field(max_length=10)] | None = (
-        None
-    )
+    phones: Annotated[list[Annotated[str, StringConstraints(max_length=40)]], Field(max_length=10)] | None = None
     job_title: Text150 | None = None
     preferred_language: LanguageCode | None = None
     birth_date: date | None = None

@@ -51,10 +51,7 @@ def people_in_scope(user: User, action: Action) -> QuerySet[Person]:
     organizations = _organization_filter(user)
     if organizations is None:
         return Person.objects.none()
-    if scope is RecordScope.TEAM and user.team_id:
-        owned = Q(owner__team_id=user.team_id)
-    else:
-        owned = Q(owner_id=user.pk)
+    owned = Q(owner__team_id=user.team_id) if scope is RecordScope.TEAM and user.team_id else Q(owner_id=user.pk)
     works_at_ours = Exists(
         current_affiliations().filter(
             person_id=OuterRef("pk"),
@@ -84,6 +81,4 @@ def invisible_people(user: Any, person_ids: set[int]) -> set[int]:
     """Those of ``person_ids`` the user may not see (to name them only as "another record")."""
     if not person_ids:
         return set()
-    return person_ids - set(
-        people_in_scope(user, Action.VIEW).filter(pk__in=person_ids).values_list("pk", flat=True)
-    )
+    return person_ids - set(people_in_scope(user, Action.VIEW).filter(pk__in=person_ids).values_list("pk", flat=True))

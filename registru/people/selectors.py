@@ -87,9 +87,7 @@ def list_people(
     return page
 
 
-def _people_page(
-    user: Any, criteria: PeopleFilter, sort: str, cursor: str | None, limit: int
-) -> Page[Person]:
+def _people_page(user: Any, criteria: PeopleFilter, sort: str, cursor: str | None, limit: int) -> Page[Person]:
     if criteria.query and sort == "name":
         people = filter_people(user, replace(criteria, query="")).select_related("owner")
         parts = search.split_by_name(people, criteria.query)
@@ -128,9 +126,7 @@ def _cursor_of_others(cursor: str) -> bool | None:
         return None
 
 
-def _continue_with_others(
-    page: Page[Person], others: QuerySet[Person], cursor: str | None, limit: int
-) -> Page[Person]:
+def _continue_with_others(page: Page[Person], others: QuerySet[Person], cursor: str | None, limit: int) -> Page[Person]:
     """The name matches ran out on this page: fill it up with the first other matches."""
     room = limit - len(page.items)
     if room == 0:
@@ -145,9 +141,7 @@ def _continue_with_others(
     return Page(page.items + rest.items, rest.next_cursor, previous)
 
 
-def _page_of_others(
-    names: QuerySet[Person], others: QuerySet[Person], cursor: str, limit: int
-) -> Page[Person]:
+def _page_of_others(names: QuerySet[Person], others: QuerySet[Person], cursor: str, limit: int) -> Page[Person]:
     page = paginate(others, PEOPLE_SORTS["name"], OTHER_MATCHES, cursor, limit)
     if not _cursor_of_others(cursor) or page.previous_cursor:
         return page
@@ -159,9 +153,7 @@ def _page_of_others(
     items = tail + page.items
     if not items:
         return page
-    previous = (
-        make_cursor(items[0].pk, "name" if tail else OTHER_MATCHES, backwards=True) if earlier else None
-    )
+    previous = make_cursor(items[0].pk, "name" if tail else OTHER_MATCHES, backwards=True) if earlier else None
     following = page.next_cursor or make_cursor(items[-1].pk, "name")
     return Page(items, following, previous)
 
@@ -228,9 +220,7 @@ def list_organizations(
     user: Any, criteria: OrganizationFilter, *, sort: str = "name", cursor: str | None = None, limit: int = 25
 ) -> Page[Organization]:
     organizations = (
-        filter_organizations(user, criteria)
-        .select_related("owner")
-        .annotate(people_count=Count("affiliations"))
+        filter_organizations(user, criteria).select_related("owner").annotate(people_count=Count("affiliations"))
     )
     return paginate(organizations, ORGANIZATION_SORTS[sort], sort, cursor, limit)
 
@@ -251,9 +241,5 @@ def organization_people(user: Any, organization: Organization) -> list[Affiliati
     """Affiliations of an organization to the people the user may see; others are left out,
     names included, since they are people outside the user's scope.
     """
-    visible = set(
-        people_for(user).filter(affiliations__organization=organization).values_list("pk", flat=True)
-    )
-    return [
-        affiliation for affiliation in organization.affiliations.all() if affiliation.person_id in visible
-    ]
+    visible = set(people_for(user).filter(affiliations__organization=organization).values_list("pk", flat=True))
+    return [affiliation for affiliation in organization.affiliations.all() if affiliation.person_id in visible]

@@ -18,7 +18,5 @@ urlpatterns = [
     path("<id:pk>/notes/<id:note_id>/delete/", views.note_delete, name="note_delete"),
     path("<id:pk>/employers/", views.affiliation_add, name="affiliation_add"),
     path("<id:pk>/employers/<id:affiliation_id>/end/", views.affiliation_end, name="affiliation_end"),
-    path(
-        "<id:pk>/employers/<id:affiliation_id>/delete/", views.affiliation_delete, name="affiliation_delete"
-    ),
+    path("<id:pk>/employers/<id:affiliation_id>/delete/", views.affiliation_delete, name="affiliation_delete"),
 ]

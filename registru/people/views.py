@@ -123,9 +123,7 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "note_form": NoteForm(),
         "tab": "details",
         "changeable_affiliations": set(
-            restrict(request.user, Affiliation, Action.CHANGE)
-            .filter(person=person)
-            .values_list("pk", flat=True)
+            restrict(request.user, Affiliation, Action.CHANGE).filter(person=person).values_list("pk", flat=True)
         ),
     } | _head_context(request, person)
     return render(request, "people/detail.html", context)
@@ -169,9 +167,7 @@ def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
     initial["version"] = person.version
     form = PersonForm(request.POST or None, user=request.user, initial=initial)
     contacts = (
-        _contacts_from(request)
-        if request.method == "POST"
-        else {"emails": person.emails, "phones": person.phones}
+        _contacts_from(request) if request.method == "POST" else {"emails": person.emails, "phones": person.phones}
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -196,9 +192,7 @@ def _contacts_from(request: HttpRequest) -> dict[str, list[str]]:
         rows = request.POST.getlist(kind)
         # The radio counts rows as shown, blank ones included.
         primary = optional_int(request.POST.get(f"primary_{kind}"))
-        first = (
-            [rows[primary]] if primary is not None and primary < len(rows) and rows[primary].strip() else []
-        )
+        first = [rows[primary]] if primary is not None and primary < len(rows) and rows[primary].strip() else []
         rest = [value for index, value in enumerate(rows) if value.strip() and index != primary]
         contacts[kind] = first + rest if first else [value for value in rows if value.strip()]
     return contacts
@@ -295,9 +289,7 @@ def affiliation_add(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         data = {key: form.cleaned_data[key] for key in ("role", "since", "until")}
         try:
-            organization = selectors.get_organization(
-                request.user, form.cleaned_data["organization"], Action.CHANGE
-            )
+            organization = selectors.get_organization(request.user, form.cleaned_data["organization"], Action.CHANGE)
             services.create_affiliation(person, organization, data, actor=request.user)
         except (ObjectDoesNotExist, NotInScopeError):
             messages.error(request, _("Choose an organization from the list."))
@@ -318,9 +310,7 @@ def affiliation_end(request: HttpRequest, pk: int, affiliation_id: int) -> HttpR
     form = EndAffiliationForm(request.POST)
     if form.is_valid():
         try:
-            services.update_affiliation(
-                affiliation, {"until": form.cleaned_data["until"]}, actor=request.user
-            )
+            services.update_affiliation(affiliation, {"until": form.cleaned_data["until"]}, actor=request.user)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
     else:
@@ -353,13 +343,9 @@ def organization_picker(request: HttpRequest) -> HttpResponse:
     query = request.POST.get("organization_query", "")[:200]
     criteria = selectors.OrganizationFilter(query=query)
     organizations = (
-        selectors.filter_organizations(request.user, criteria).order_by("sort_key")[:10]
-        if query.strip()
-        else []
+        selectors.filter_organizations(request.user, criteria).order_by("sort_key")[:10] if query.strip() else []
     )
-    return render(
-        request, "people/_organization_choices.html", {"organizations": organizations, "query": query}
-    )
+    return render(request, "people/_organization_choices.html", {"organizations": organizations, "query": query})
 
 
 # --- merge -----------------------------------------------------------------------------------
@@ -383,9 +369,7 @@ def person_merge(request: HttpRequest, pk: int) -> HttpResponse:
         except ConflictError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(
-                request, _("%(name)s was merged into this record.") % {"name": duplicate.full_name}
-            )
+            messages.success(request, _("%(name)s was merged into this record.") % {"name": duplicate.full_name})
         return redirect("people:detail", pk=primary.pk)
     context = {"person": primary, "duplicate": duplicate, "form": form}
     return render(request, "people/merge_confirm.html", context)

@@ -134,9 +134,7 @@ def shred(person_id: int) -> bool:
     )
     if not shredded:
         # Refuse future encryption for them too: a shredded marker without a key.
-        PersonKey.objects.get_or_create(
-            person_id=person_id, defaults={"wrapped": None, "shredded_at": timezone.now()}
-        )
+        PersonKey.objects.get_or_create(person_id=person_id, defaults={"wrapped": None, "shredded_at": timezone.now()})
     return bool(shredded)
 
 
@@ -145,9 +143,7 @@ def rotate_master(new_key: keys.MasterKey) -> int:
     """Re-wrap every data key under ``new_key`` and record its fingerprint. Returns the count."""
     old = master_key()
     count = 0
-    for person_id, wrapped in PersonKey.objects.filter(wrapped__isnull=False).values_list(
-        "person_id", "wrapped"
-    ):
+    for person_id, wrapped in PersonKey.objects.filter(wrapped__isnull=False).values_list("person_id", "wrapped"):
         rewrapped = aes_key_wrap(new_key.material, aes_key_unwrap(old.material, bytes(wrapped or b"")))
         PersonKey.objects.filter(person_id=person_id).update(wrapped=rewrapped)
         count += 1

@@ -16,9 +16,7 @@ def present(event: AuditEvent) -> EventView:
 
 
 def test_it_names_the_actor_the_field_and_both_values(cast) -> None:
-    services.update_person(
-        cast.andrei_person, {"phones": ["0744 555 666"], "lawful_basis": "contract"}, actor=cast.bob
-    )
+    services.update_person(cast.andrei_person, {"phones": ["0744 555 666"], "lawful_basis": "contract"}, actor=cast.bob)
     view = present(AuditEvent.objects.filter(action="person.updated").latest("id"))
     assert view.actor == "Bob Barbu (bob)"
     assert view.verb == "changed the person"

@@ -25,11 +25,7 @@ ALLOWED_RECEIVERS = {"super()", "form", "router", "misc_router", "org_router"}
 def _write_calls(tree: ast.AST) -> list[tuple[int, str]]:
     calls = []
     for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr in WRITE_METHODS
-        ):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in WRITE_METHODS:
             receiver = ast.unparse(node.func.value)
             if receiver not in ALLOWED_RECEIVERS and not receiver.endswith(("_form", "Form()")):
                 calls.append((node.lineno, f"{receiver}.{node.func.attr}()"))

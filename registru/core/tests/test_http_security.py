@@ -63,9 +63,9 @@ def _patterns(resolver: URLResolver, prefix: str = "") -> list[str]:
 def test_it_has_no_url_that_carries_text_other_than_ids() -> None:
     # Personal data never travels in a URL: every path parameter is an integer id.
     text_parameters = [p for p in _patterns(get_resolver()) if re.search(r"<(?!id:)[^>]+>", p)]
-    assert text_parameters == ["i18n/setlang/"] or all(
-        "openapi" in p or "docs" in p for p in text_parameters
-    ), text_parameters
+    assert text_parameters == ["i18n/setlang/"] or all("openapi" in p or "docs" in p for p in text_parameters), (
+        text_parameters
+    )
 
 
 def test_it_locks_a_user_out_after_five_wrong_passwords(cast) -> None:
@@ -91,8 +91,6 @@ def test_it_hashes_passwords_with_argon2_in_production_settings() -> None:
     assert production.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
 
 
-@pytest.mark.parametrize(
-    "url", ["/people/99999999999999999999999/", "/api/v1/people/99999999999999999999999"]
-)
+@pytest.mark.parametrize("url", ["/people/99999999999999999999999/", "/api/v1/people/99999999999999999999999"])
 def test_it_answers_404_not_500_for_an_absurd_id(cast, client_for, url: str) -> None:
     assert client_for(cast.dora).get(url).status_code == 404

@@ -14,9 +14,7 @@ REGISTRU = str(Path(sys.executable).with_name("registru"))
 
 def registru(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     clean = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("REGISTRU_", "DATABASE_URL", "DJANGO_"))
+        key: value for key, value in os.environ.items() if not key.startswith(("REGISTRU_", "DATABASE_URL", "DJANGO_"))
     }
     return subprocess.run(
         [REGISTRU, *args], env=clean | env, cwd=cwd, capture_output=True, text=True, timeout=120, check=False
@@ -42,9 +40,7 @@ def test_it_refuses_to_run_in_production_without_a_master_key(tmp_path: Path) ->
 
 
 def test_it_passes_the_deploy_checks_in_production_mode_with_no_warning(tmp_path: Path) -> None:
-    result = registru(
-        "check", "--deploy", "--fail-level", "WARNING", env=production_env(tmp_path), cwd=tmp_path
-    )
+    result = registru("check", "--deploy", "--fail-level", "WARNING", env=production_env(tmp_path), cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues (0 silenced)" in result.stdout
 
@@ -75,13 +71,9 @@ def show(setting: str, env: dict[str, str], cwd: Path) -> str:
 
 def test_it_keeps_data_in_the_data_directory_by_default(tmp_path: Path) -> None:
     env = {"REGISTRU_DATA_DIR": str(tmp_path)}
-    assert show("settings.DATABASES['default']['NAME']", env, tmp_path) == repr(
-        str(tmp_path / "registru.sqlite3")
-    )
+    assert show("settings.DATABASES['default']['NAME']", env, tmp_path) == repr(str(tmp_path / "registru.sqlite3"))
     assert "SqliteHuey" in show("settings.HUEY['huey_class']", env, tmp_path)
-    assert "synchronous=FULL" in show(
-        "settings.DATABASES['default']['OPTIONS']['init_command']", env, tmp_path
-    )
+    assert "synchronous=FULL" in show("settings.DATABASES['default']['OPTIONS']['init_command']", env, tmp_path)
 
 
 def test_it_switches_to_postgresql_and_redis_by_setting(tmp_path: Path) -> None:
@@ -95,8 +87,6 @@ def test_it_switches_to_postgresql_and_redis_by_setting(tmp_path: Path) -> None:
 
 
 def test_it_rejects_a_queue_url_it_does_not_understand(tmp_path: Path) -> None:
-    result = registru(
-        "check", env={"REGISTRU_DATA_DIR": str(tmp_path), "REGISTRU_QUEUE_URL": "amqp://x"}, cwd=tmp_path
-    )
+    result = registru("check", env={"REGISTRU_DATA_DIR": str(tmp_path), "REGISTRU_QUEUE_URL": "amqp://x"}, cwd=tmp_path)
     assert result.returncode != 0
     assert "REGISTRU_QUEUE_URL" in result.stderr

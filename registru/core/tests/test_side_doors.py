@@ -46,9 +46,7 @@ def test_it_notices_an_unclassified_field() -> None:
     assert unclassified_fields(Fake) == ["nickname"]  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(
-    "url", ["/people/", "/organizations/", "/account/", "/api/v1/people", "/api/v1/organizations"]
-)
+@pytest.mark.parametrize("url", ["/people/", "/organizations/", "/account/", "/api/v1/people", "/api/v1/organizations"])
 def test_it_shows_nothing_to_anonymous_visitors(cast, url: str) -> None:
     response = Client().get(url)
     assert response.status_code in (302, 401)
@@ -61,7 +59,5 @@ def test_every_app_model_is_either_personal_data_or_known_to_hold_none() -> None
         "audit.AuditCheckpoint", "vault.Keyring", "vault.PersonKey",
     }  # fmt: skip
     ours = [m for m in apps.get_models() if m.__module__.startswith("registru.")]
-    unaccounted = (
-        {m._meta.label for m in ours} - {m._meta.label for m in personal_data_models()} - known_without_pii
-    )
+    unaccounted = {m._meta.label for m in ours} - {m._meta.label for m in personal_data_models()} - known_without_pii
     assert unaccounted == set()

@@ -55,9 +55,7 @@ def list_organizations(request: HttpRequest, filters: Query[OrganizationListQuer
         owner_id=filters.owner_id, status=filters.status or "", archived=filters.archived
     )
     limit = filters.limit
-    page = selectors.list_organizations(
-        request.user, criteria, sort=filters.sort, cursor=filters.cursor, limit=limit
-    )
+    page = selectors.list_organizations(request.user, criteria, sort=filters.sort, cursor=filters.cursor, limit=limit)
     return page_out(page, organization_out)
 
 
@@ -95,9 +93,7 @@ def get_organization(request: HttpRequest, organization_id: int) -> Any:
 def update_organization(request: HttpRequest, organization_id: int, payload: OrganizationPatch) -> Any:
     organization = selectors.get_organization(request.user, organization_id, Action.CHANGE)
     data, version, reason = service_data(payload)
-    services.update_organization(
-        organization, data, actor=request.user, expected_version=version, reason=reason
-    )
+    services.update_organization(organization, data, actor=request.user, expected_version=version, reason=reason)
     return organization_out(selectors.get_organization(request.user, organization_id))
 
 
@@ -150,9 +146,7 @@ def organization_notes(request: HttpRequest, organization_id: int, paging: Query
 )
 def add_organization_note(request: HttpRequest, organization_id: int, payload: NoteIn) -> Any:
     organization = selectors.get_organization(request.user, organization_id, Action.CHANGE)
-    note = services.create_note(
-        payload.dict(exclude_none=True), actor=request.user, organization=organization
-    )
+    note = services.create_note(payload.dict(exclude_none=True), actor=request.user, organization=organization)
     return Status(201, note_out(note))
 
 

@@ -68,9 +68,7 @@ def list_people(request: HttpRequest, filters: Query[PeopleListQuery]) -> Any:
         archived=filters.archived,
     )
     limit = filters.limit
-    page = selectors.list_people(
-        request.user, criteria, sort=filters.sort, cursor=filters.cursor, limit=limit
-    )
+    page = selectors.list_people(request.user, criteria, sort=filters.sort, cursor=filters.cursor, limit=limit)
     return page_out(page, person_out)
 
 
@@ -84,9 +82,7 @@ def search_people(request: HttpRequest, payload: PeopleSearchIn) -> Any:
         status=payload.status or "",
         archived=payload.archived,
     )
-    page = selectors.list_people(
-        request.user, criteria, sort=payload.sort, cursor=payload.cursor, limit=payload.limit
-    )
+    page = selectors.list_people(request.user, criteria, sort=payload.sort, cursor=payload.cursor, limit=payload.limit)
     return page_out(page, person_out)
 
 
@@ -112,9 +108,7 @@ def update_person(request: HttpRequest, person_id: int, payload: PersonPatch) ->
     return person_detail_out(selectors.person_detail(request.user, person_id))
 
 
-@router.post(
-    "/{id:person_id}/archive", response={200: PersonDetailOut, **WRITE_ERRORS}, summary="Archive a person"
-)
+@router.post("/{id:person_id}/archive", response={200: PersonDetailOut, **WRITE_ERRORS}, summary="Archive a person")
 def archive_person(request: HttpRequest, person_id: int, payload: ReasonIn) -> Any:
     person = selectors.get_person(request.user, person_id, Action.CHANGE)
     services.archive_person(person, actor=request.user, reason=payload.reason)
@@ -144,9 +138,7 @@ def merge_person(request: HttpRequest, person_id: int, payload: MergeIn) -> Any:
     return person_detail_out(selectors.person_detail(request.user, person_id))
 
 
-@router.get(
-    "/{id:person_id}/history", response={200: EventPage, **COMMON_ERRORS}, summary="A person's audit trail"
-)
+@router.get("/{id:person_id}/history", response={200: EventPage, **COMMON_ERRORS}, summary="A person's audit trail")
 def person_history(
     request: HttpRequest, person_id: int, cursor: str | None = None, limit: int = Query(50, ge=1, le=100)
 ) -> Any:
@@ -174,9 +166,7 @@ def person_affiliations(request: HttpRequest, person_id: int, paging: Query[Pagi
     return affiliations_page(request, RelatedQuery(person_id=person_id, **paging.dict()))
 
 
-@router.post(
-    "/{id:person_id}/affiliations", response={201: AffiliationOut, **WRITE_ERRORS}, summary="Add an employer"
-)
+@router.post("/{id:person_id}/affiliations", response={201: AffiliationOut, **WRITE_ERRORS}, summary="Add an employer")
 def add_affiliation(request: HttpRequest, person_id: int, payload: AffiliationIn) -> Any:
     person = selectors.get_person(request.user, person_id, Action.CHANGE)
     organization = selectors.get_organization(request.user, payload.organization_id, Action.CHANGE)
@@ -185,17 +175,13 @@ def add_affiliation(request: HttpRequest, person_id: int, payload: AffiliationIn
     return Status(201, affiliation_out(affiliation))
 
 
-@router.get(
-    "/{id:person_id}/notes", response={200: NotePage, **COMMON_ERRORS}, summary="Notes about a person"
-)
+@router.get("/{id:person_id}/notes", response={200: NotePage, **COMMON_ERRORS}, summary="Notes about a person")
 def person_notes(request: HttpRequest, person_id: int, paging: Query[PagingQuery]) -> Any:
     selectors.get_person(request.user, person_id)
     return notes_page(request, RelatedQuery(person_id=person_id, **paging.dict()))
 
 
-@router.post(
-    "/{id:person_id}/notes", response={201: NoteOut, **WRITE_ERRORS}, summary="Add a note about a person"
-)
+@router.post("/{id:person_id}/notes", response={201: NoteOut, **WRITE_ERRORS}, summary="Add a note about a person")
 def add_person_note(request: HttpRequest, person_id: int, payload: NoteIn) -> Any:
     person = selectors.get_person(request.user, person_id, Action.CHANGE)
     note = services.create_note(payload.dict(exclude_none=True), actor=request.user, person=person)

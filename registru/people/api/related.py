@@ -100,9 +100,7 @@ def notes_page(request: HttpRequest, filters: RelatedQuery) -> dict[str, Any]:
     return page_out(page, note_out)
 
 
-@misc_router.get(
-    "/affiliations", response={200: AffiliationPage, **COMMON_ERRORS}, summary="List affiliations"
-)
+@misc_router.get("/affiliations", response={200: AffiliationPage, **COMMON_ERRORS}, summary="List affiliations")
 def list_affiliations(request: HttpRequest, filters: Query[RelatedQuery]) -> Any:
     return affiliations_page(request, filters)
 

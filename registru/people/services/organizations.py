@@ -44,9 +44,7 @@ def _check_duplicate_tax_id(actor: Any, cui: str, exclude: int | None = None) ->
     clashes = candidates.filter(cui__in=[digits, f"RO{digits}"], merged_into__isnull=True)
     clash = (clashes.exclude(pk=exclude) if exclude is not None else clashes).first()
     if clash is not None:
-        raise ConflictError(
-            _("%(name)s already has this tax id.") % {"name": clash.name}, code="duplicate_tax_id"
-        )
+        raise ConflictError(_("%(name)s already has this tax id.") % {"name": clash.name}, code="duplicate_tax_id")
 
 
 @service

@@ -44,9 +44,7 @@ def create_person(data: dict[str, Any], *, actor: Any, reason: str = "") -> Pers
     person = Person(**cleaned)
     person.sort_key = search.sort_key_for(person.given_name, person.family_name)
     person.save()
-    changes = {
-        name: (None, audit_value(value)) for name, value in cleaned.items() if value not in ("", [], None)
-    }
+    changes = {name: (None, audit_value(value)) for name, value in cleaned.items() if value not in ("", [], None)}
     record(A.PERSON_CREATED, actor=actor, target=person, changes=changes, reason=reason, subject_id=person.pk)
     search.reindex([person.pk])
     return person
@@ -112,8 +110,7 @@ def merge_people(primary: Person, duplicate: Person, *, actor: Any, reason: str 
     }
     if max(len(values["emails"]), len(values["phones"])) > MAX_CONTACTS:
         raise ConflictError(
-            _("Together they have more than %(count)d emails or phones; remove some first.")
-            % {"count": MAX_CONTACTS},
+            _("Together they have more than %(count)d emails or phones; remove some first.") % {"count": MAX_CONTACTS},
             code="merge_too_many_contacts",
         )
     for name in MERGE_FILL_FIELDS:
@@ -124,9 +121,7 @@ def merge_people(primary: Person, duplicate: Person, *, actor: Any, reason: str 
     if changes:
         _compare_and_set(primary, {name: values[name] for name in changes}, None)
     changes["merged_from"] = (None, {"id": duplicate.pk, "label": str(duplicate)})
-    record(
-        A.PERSON_MERGED, actor=actor, target=primary, changes=changes, reason=reason, subject_id=primary.pk
-    )
+    record(A.PERSON_MERGED, actor=actor, target=primary, changes=changes, reason=reason, subject_id=primary.pk)
     _compare_and_set(duplicate, {"merged_into": primary, "archived_at": timezone.now()}, None)
     away = {"merged_into": (None, {"id": primary.pk, "label": str(primary)})}
     record(

@@ -20,9 +20,7 @@ from registru.people.validation import clean_input
 
 
 @service
-def create_affiliation(
-    person: Person, organization: Organization, data: dict[str, Any], *, actor: Any
-) -> Affiliation:
+def create_affiliation(person: Person, organization: Organization, data: dict[str, Any], *, actor: Any) -> Affiliation:
     """Record that ``person`` works at ``organization``."""
     ensure_in_scope(actor, person)
     ensure_in_scope(actor, organization)
@@ -132,9 +130,7 @@ def delete_note(note: Note, *, actor: Any, reason: str = "") -> None:
     """Delete a note; its text stays in the audit trail as the old value."""
     _ensure_note_in_scope(actor, note)
     changes = {"body": (note.body, None)}
-    record(
-        A.NOTE_DELETED, actor=actor, target=note, changes=changes, reason=reason, subject_id=note.person_id
-    )
+    record(A.NOTE_DELETED, actor=actor, target=note, changes=changes, reason=reason, subject_id=note.person_id)
     note.delete()
 
 

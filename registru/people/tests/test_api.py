@@ -26,9 +26,7 @@ def patch(client: Client, url: str, body: dict) -> Any:
 
 def test_it_creates_reads_and_updates_a_person_with_an_audit_trail(cast, api_for) -> None:
     api = api_for(cast.alice)
-    created = post(
-        api, "/api/v1/people", {"given_name": "Ana", "family_name": "Pop", "phones": ["0722 000 001"]}
-    )
+    created = post(api, "/api/v1/people", {"given_name": "Ana", "family_name": "Pop", "phones": ["0722 000 001"]})
     assert created.status_code == 201, created.content
     person_id = created.json()["id"]
     assert created.json()["phones"] == ["+40722000001"]
@@ -97,9 +95,7 @@ def test_it_adds_an_employer_and_a_note(cast, api_for) -> None:
         {"organization_id": cast.alice_org.pk, "role": "CEO"},
     )
     assert affiliation.status_code == 201
-    note = post(
-        api, f"/api/v1/people/{person['id']}/notes", {"body": "Întâlnire la Cluj.", "kind": "meeting"}
-    )
+    note = post(api, f"/api/v1/people/{person['id']}/notes", {"body": "Întâlnire la Cluj.", "kind": "meeting"})
     assert note.status_code == 201
     detail = api.get(f"/api/v1/people/{person['id']}").json()
     assert detail["employers"][0]["organization"]["label"] == "Țesătoria Mureșul SRL"
@@ -107,9 +103,7 @@ def test_it_adds_an_employer_and_a_note(cast, api_for) -> None:
 
 def test_it_refuses_requests_without_valid_credentials(cast) -> None:
     assert Client().get("/api/v1/people").status_code == 401
-    assert (
-        Client(headers={"Authorization": "Bearer rgs_not-a-token"}).get("/api/v1/people").status_code == 401
-    )
+    assert Client(headers={"Authorization": "Bearer rgs_not-a-token"}).get("/api/v1/people").status_code == 401
 
 
 def test_it_refuses_a_session_write_without_a_csrf_token(cast) -> None:
@@ -144,10 +138,7 @@ def test_it_pages_notes_newest_first_and_only_within_scope(cast, api_for) -> Non
 def test_it_lists_an_organizations_people_within_scope(cast, api_for) -> None:
     items = api_for(cast.alice).get(f"/api/v1/organizations/{cast.alice_org.pk}/people").json()["items"]
     assert [item["person"]["label"] for item in items] == ["Ioana Ștefănescu"]
-    assert (
-        api_for(cast.alice).get(f"/api/v1/affiliations?organization_id={cast.carol_org.pk}").json()["items"]
-        == []
-    )
+    assert api_for(cast.alice).get(f"/api/v1/affiliations?organization_id={cast.carol_org.pk}").json()["items"] == []
 
 
 def test_it_merges_two_organizations(cast, api_for) -> None:

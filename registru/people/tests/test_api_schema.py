@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -31,6 +33,18 @@ CHECKS = [
 
 # Loading the schema touches no database: it can happen at collection time.
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection() -> Any:
+    # Called through WSGI rather than Django's test client, each request would close the
+    # database connection at its start and end, and with it the test's transaction on
+    # PostgreSQL. Django's test client disconnects these handlers for the same reason.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture

@@ -73,14 +73,10 @@ def edit_phone_and_check_history(page: Any, labels: dict[str, str]) -> None:
     assert labels["via"] in event.inner_text()
 
 
-def test_an_agent_edits_a_phone_on_a_phone_and_sees_it_in_history(
-    cast: Any, browser: Any, live_server: Any
-) -> None:
+def test_an_agent_edits_a_phone_on_a_phone_and_sees_it_in_history(cast: Any, browser: Any, live_server: Any) -> None:
     page = open_phone(browser, live_server, "en-GB")
     log_in(page, "alice")
-    edit_phone_and_check_history(
-        page, {"edit": "Edit", "save": "Save", "history": "History", "via": "via web"}
-    )
+    edit_phone_and_check_history(page, {"edit": "Edit", "save": "Save", "history": "History", "via": "via web"})
     person = Person.objects.get(pk=cast.alice_person.pk)
     assert person.phones[0] == "+40744555666"
     assert (

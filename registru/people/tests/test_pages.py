@@ -123,9 +123,7 @@ def test_it_adds_notes_and_employers_from_the_person_page(cast, client_for) -> N
     picker = client.post("/people/pick-organization/", {"organization_query": "țesăt"})
     assert "Țesătoria Mureșul SRL" in picker.content.decode()
     other = Organization.objects.get(name="Construcții Someș SA")
-    client.post(
-        f"/people/{person.pk}/employers/", {"organization": other.pk, "role": "Consultant"}
-    )  # not alice's
+    client.post(f"/people/{person.pk}/employers/", {"organization": other.pk, "role": "Consultant"})  # not alice's
     page = client.get(f"/people/{person.pk}/").content.decode()
     assert "Întâlnire la sediu." in page
     assert "Consultant" not in page
@@ -151,9 +149,7 @@ def test_it_creates_an_organization_and_refuses_a_duplicate_cui_in_scope(cast, c
 def test_it_does_not_reveal_a_duplicate_cui_outside_the_scope(cast, client_for) -> None:
     form = {"status": "prospect", "cui": "18547290", "country": "RO"}
     client_for(cast.carol).post("/organizations/new/", form | {"name": "A SRL", "owner": cast.carol.pk})
-    response = client_for(cast.alice).post(
-        "/organizations/new/", form | {"name": "B SRL", "owner": cast.alice.pk}
-    )
+    response = client_for(cast.alice).post("/organizations/new/", form | {"name": "B SRL", "owner": cast.alice.pk})
     assert response.status_code == 302
 
 
@@ -162,9 +158,7 @@ def test_it_lists_only_visible_people_on_an_organization_page(cast, client_for) 
     from registru.people import services
     from registru.testing.factories import SETUP
 
-    services.create_affiliation(
-        hidden, cast.alice_org, {"since": "2010-01-01", "until": "2012-01-01"}, actor=SETUP
-    )
+    services.create_affiliation(hidden, cast.alice_org, {"since": "2010-01-01", "until": "2012-01-01"}, actor=SETUP)
     page = client_for(cast.alice).get(f"/organizations/{cast.alice_org.pk}/").content.decode()
     assert "Ștefănescu" in page
     assert "Ascuns" not in page
@@ -182,9 +176,7 @@ def test_it_marks_every_personal_page_no_store(cast, client_for) -> None:
 
 
 def test_it_merges_a_duplicate_after_showing_both(cast, client_for) -> None:
-    duplicate = PersonFactory(
-        given_name="Ioana", family_name="Stefanescu", emails=["ioana@alt.ro"], owner=cast.alice
-    )
+    duplicate = PersonFactory(given_name="Ioana", family_name="Stefanescu", emails=["ioana@alt.ro"], owner=cast.alice)
     client = client_for(cast.alice)
     url = f"/people/{cast.alice_person.pk}/merge/"
     candidates = client.post(url, {"q": "stefanescu"}, headers={"HX-Request": "true"}).content.decode()
@@ -225,9 +217,7 @@ def test_saving_an_edit_never_changes_the_owner_unasked(cast, client_for) -> Non
     assert response.status_code == 302
     person.refresh_from_db()
     assert (person.job_title, person.owner) == ("CFO", cast.andrei)
-    assert (
-        "owner" not in AuditEvent.objects.filter(subject_id=person.pk, action="person.updated").get().changes
-    )
+    assert "owner" not in AuditEvent.objects.filter(subject_id=person.pk, action="person.updated").get().changes
 
 
 def test_a_merge_into_someone_out_of_scope_is_not_named(cast, client_for, api_for) -> None:
@@ -264,12 +254,8 @@ def test_undoing_a_change_that_is_no_longer_allowed_shows_a_message(cast, client
 
     services.update_person(cast.andrei_person, {"owner": cast.alice}, actor=cast.bob)
     services.update_person(cast.andrei_person, {"owner": cast.andrei}, actor=cast.bob)
-    first = AuditEvent.objects.filter(subject_id=cast.andrei_person.pk, action="person.updated").earliest(
-        "id"
-    )
-    response = client_for(cast.andrei).post(
-        f"/people/{cast.andrei_person.pk}/history/{first.pk}/revert/", follow=True
-    )
+    first = AuditEvent.objects.filter(subject_id=cast.andrei_person.pk, action="person.updated").earliest("id")
+    response = client_for(cast.andrei).post(f"/people/{cast.andrei_person.pk}/history/{first.pk}/revert/", follow=True)
     assert response.status_code == 200
     assert Person.objects.get(pk=cast.andrei_person.pk).owner == cast.andrei
 

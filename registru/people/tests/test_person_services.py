@@ -80,17 +80,13 @@ def test_it_refuses_to_give_a_record_to_another_agent(cast) -> None:
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError) as error:
-        services.create_person(
-            {"given_name": "A", "family_name": "B", "owner": cast.carol.pk}, actor=cast.alice
-        )
+        services.create_person({"given_name": "A", "family_name": "B", "owner": cast.carol.pk}, actor=cast.alice)
     assert "owner" in error.value.message_dict
     assert not Person.objects.filter(family_name="B").exists()
 
 
 def test_it_lets_a_manager_give_a_record_to_a_team_member(cast) -> None:
-    person = services.create_person(
-        {"given_name": "A", "family_name": "B", "owner": cast.alice.pk}, actor=cast.bob
-    )
+    person = services.create_person({"given_name": "A", "family_name": "B", "owner": cast.alice.pk}, actor=cast.bob)
     assert person.owner == cast.alice
 
 
@@ -187,9 +183,7 @@ def test_it_refuses_a_merge_that_would_exceed_the_contact_limit(cast) -> None:
 
 def test_a_merge_keeps_the_current_employer_when_the_primary_once_worked_there(cast) -> None:
     primary = PersonFactory(owner=cast.alice)
-    services.create_affiliation(
-        primary, cast.alice_org, {"since": "2015-01-01", "until": "2016-01-01"}, actor=SETUP
-    )
+    services.create_affiliation(primary, cast.alice_org, {"since": "2015-01-01", "until": "2016-01-01"}, actor=SETUP)
     duplicate = PersonFactory(owner=cast.alice, employer=cast.alice_org)
     services.merge_people(primary, duplicate, actor=cast.alice)
     assert primary.affiliations.filter(until__isnull=True, organization=cast.alice_org).count() == 1

@@ -128,9 +128,7 @@ def prepare(person: Person, org: Organization, endpoint: Endpoint) -> dict[str, 
     affiliation = Affiliation.objects.filter(person=person, organization=org).first()
     affiliation = affiliation or services.create_affiliation(person, org, {"role": "R"}, actor=SETUP)
     dup_org = OrganizationFactory(name=f"Duplicat {org.name}", owner=org.owner, team=org.team)
-    dup_person = PersonFactory(
-        given_name="Dup", family_name=person.family_name, owner=person.owner, employer=org
-    )
+    dup_person = PersonFactory(given_name="Dup", family_name=person.family_name, owner=person.owner, employer=org)
     person.refresh_from_db()
     org.refresh_from_db()
     return {
@@ -145,9 +143,7 @@ def state() -> tuple[Any, ...]:
     """Everything a request could have changed."""
     return (
         AuditEvent.objects.exclude(action__startswith="token.").count(),
-        tuple(
-            Person.objects.order_by("pk").values_list("version", "archived_at", "job_title", "merged_into")
-        ),
+        tuple(Person.objects.order_by("pk").values_list("version", "archived_at", "job_title", "merged_into")),
         tuple(Organization.objects.order_by("pk").values_list("version", "archived_at", "industry", "name")),
         tuple(Note.objects.order_by("pk").values_list("pk", "body")),
         tuple(Affiliation.objects.order_by("pk").values_list("pk", "role", "until", "organization_id")),
@@ -214,9 +210,7 @@ def test_lists_and_searches_never_show_out_of_scope_records(cast, role: str) -> 
     listed = {item["id"] for item in api.get("/api/v1/people?limit=100").json()["items"]}
     found: set[int] = set()
     for query in ("stefanescu", "turcanu", "radulescu", "firma.ro", "0722"):
-        page = api.post(
-            "/api/v1/people/search", data=json.dumps({"q": query}), content_type="application/json"
-        ).json()
+        page = api.post("/api/v1/people/search", data=json.dumps({"q": query}), content_type="application/json").json()
         found |= {item["id"] for item in page["items"]}
     assert hidden_person.pk not in listed | found
 

@@ -140,9 +140,7 @@ def test_it_offers_the_corrected_search_through_the_api(people, api_for) -> None
     import json
 
     body = json.dumps({"q": "tarany"})
-    page = (
-        api_for(people.dora).post("/api/v1/people/search", data=body, content_type="application/json").json()
-    )
+    page = api_for(people.dora).post("/api/v1/people/search", data=body, content_type="application/json").json()
     assert page["corrected_query"] == "taranu"
     assert [item["family_name"] for item in page["items"]] == ["Țăranu"]
 

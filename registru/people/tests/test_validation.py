@@ -149,9 +149,7 @@ def test_it_refuses_a_team_outside_the_actors_own(cast, api_for) -> None:
 
     team_b = Team.objects.get(name="Vânzări B")
     url = f"/api/v1/organizations/{cast.alice_org.pk}"
-    response = api_for(cast.alice).patch(
-        url, data=json.dumps({"team_id": team_b.pk}), content_type="application/json"
-    )
+    response = api_for(cast.alice).patch(url, data=json.dumps({"team_id": team_b.pk}), content_type="application/json")
     assert response.status_code == 422
     assert Organization.objects.get(pk=cast.alice_org.pk).team_id != team_b.pk
 

@@ -50,9 +50,7 @@ def test_it_refuses_a_master_key_that_is_not_the_databases(monkeypatch: pytest.M
     assert [error.id for error in check_master_key()] == ["vault.E003"]
 
 
-def test_rotating_the_master_key_keeps_every_value_readable(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_rotating_the_master_key_keeps_every_value_readable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from django.core.management import call_command
 
     key_file = tmp_path / "master.key"

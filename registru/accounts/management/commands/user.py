@@ -27,9 +27,7 @@ class Command(BaseCommand):
         create.add_argument("--first-name", default="")
         create.add_argument("--last-name", default="")
         create.add_argument("--email", default="")
-        create.add_argument(
-            "--password-stdin", action="store_true", help="Read the password from standard input."
-        )
+        create.add_argument("--password-stdin", action="store_true", help="Read the password from standard input.")
         change = sub.add_parser("set", help="Change a user's role, team or active flag.")
         change.add_argument("username")
         change.add_argument("--role", choices=Role.values)

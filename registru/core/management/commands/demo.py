@@ -100,10 +100,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo logins, password {settings.DEMO_PASSWORD!r}: {logins}")
 
     def _users(self) -> dict[str, User]:
-        teams = [
-            Team.objects.filter(name=name).first() or accounts.create_team(name, actor=ACTOR)
-            for name in TEAMS
-        ]
+        teams = [Team.objects.filter(name=name).first() or accounts.create_team(name, actor=ACTOR) for name in TEAMS]
         users = {}
         for username, role, team, first, last in USERS:
             user = User.objects.filter(username=username).first()
@@ -138,9 +135,7 @@ class Command(BaseCommand):
             organization = organizations[index % len(organizations)]
             person = people.create_person(self._person_data(rng, index, organization), actor=ACTOR)
             since = date(2018, 1, 1) + timedelta(days=rng.randrange(2500))
-            people.create_affiliation(
-                person, organization, {"role": rng.choice(TITLES), "since": since}, actor=ACTOR
-            )
+            people.create_affiliation(person, organization, {"role": rng.choice(TITLES), "since": since}, actor=ACTOR)
             if index % 3 == 0:
                 people.create_note(
                     {

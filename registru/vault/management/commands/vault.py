@@ -68,9 +68,7 @@ class Command(BaseCommand):
         pending.rename(current_path)
         self._report_rotation(count, old, new, retired, current_path)
 
-    def _report_rotation(
-        self, count: int, old: keys.MasterKey, new: keys.MasterKey, retired: Path, path: Path
-    ) -> None:
+    def _report_rotation(self, count: int, old: keys.MasterKey, new: keys.MasterKey, retired: Path, path: Path) -> None:
         self.stdout.write(f"{count} data keys re-wrapped; master key {old.fingerprint} → {new.fingerprint}.")
         self.stdout.write(f"New key: {path}. The old one is kept as {retired} until you delete it.")
         self.stdout.write("Restart every Registru process. " + BACKUP_ADVICE)

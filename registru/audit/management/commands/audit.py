@@ -1,0 +1,95 @@
+"""``registru audit verify | seal | checkpoint | public-key``.
+
+``verify`` exits 0 when the trail is intact, 1 when damage is found, 2 on usage errors.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from registru.audit.models import AuditCheckpoint
+from registru.audit.services import checkpoints
+from registru.audit.services.sealing import seal
+from registru.audit.signing import Checkpoint, fingerprint, public_bytes, signing_key
+from registru.audit.verify import Report, verify
+
+
+class Command(BaseCommand):
+    help = "Verify, seal and checkpoint the audit trail."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        check = sub.add_parser("verify", help="Verify the trail; exit 0 if intact, 1 if damaged.")
+        check.add_argument("--since", type=int, default=0, help="Start at the batch holding this event id.")
+        check.add_argument("--checkpoint", action="append", default=[], help="A checkpoint file to check against.")
+        check.add_argument("--deep", action="store_true", help="Also read every event's own position.")
+        check.add_argument("--quiet", action="store_true", help="No progress output.")
+        sub.add_parser("seal", help="Seal the events that are final into batches.")
+        point = sub.add_parser("checkpoint", help="Seal, then write a signed checkpoint.")
+        point.add_argument("--out", help="Write the checkpoint file here (default: the data directory).")
+        point.add_argument("--email", action="store_true", help="Also mail it to the DPO.")
+        sub.add_parser("public-key", help="Print the checkpoint signing key's public half.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        getattr(self, "_" + options["action"].replace("-", "_"))(options)
+
+    def _verify(self, options: dict[str, Any]) -> None:
+        files = [self._read_checkpoint(path) for path in options["checkpoint"]]
+        stored = [checkpoints.as_checkpoint(c) for c in AuditCheckpoint.objects.order_by("seq")]
+        progress = None if options["quiet"] else self._progress
+        report = verify(since=options["since"], checkpoints=stored + files, deep=options["deep"], progress=progress)
+        self._print_report(report)
+        if not report.intact:
+            sys.exit(1)
+
+    def _read_checkpoint(self, path: str) -> Checkpoint:
+        try:
+            return Checkpoint.from_file(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError, KeyError) as exc:
+            raise CommandError(f"{path} is not a readable checkpoint file: {exc}", returncode=2) from exc
+
+    def _progress(self, events: int, batches: int) -> None:
+        if batches % 100 == 0:
+            self.stderr.write(f"\r{events} events in {batches} batches verified…", ending="")
+            self.stderr.flush()
+
+    def _print_report(self, report: Report) -> None:
+        self.stderr.write("")
+        self.stdout.write(
+            f"{report.events} events, {report.batches} batches, {report.unsealed} not sealed yet; "
+            f"head {report.head.hex()[:16]}… at batch {report.last_batch_seq}."
+        )
+        for label in report.checkpoints:
+            self.stdout.write(f"checked against {label}")
+        if report.intact:
+            self.stdout.write(self.style.SUCCESS("The audit trail is intact."))
+            return
+        self.stdout.write(self.style.ERROR(f"The audit trail is damaged: {len(report.findings)} finding(s)."))
+        self.stdout.write(f"First: {report.first}")
+        for finding in sorted(report.findings, key=lambda f: (f.position is None, f.position or 0))[:50]:
+            self.stdout.write(f"  {finding}")
+
+    def _seal(self, options: dict[str, Any]) -> None:
+        self.stdout.write(f"{seal()} events sealed.")
+
+    def _checkpoint(self, options: dict[str, Any]) -> None:
+        try:
+            stored = checkpoints.create_checkpoint()
+        except checkpoints.NothingToCheckpointError as exc:
+            raise CommandError(str(exc)) from exc
+        path = checkpoints.export(
+            stored, Path(options["out"]) if options["out"] else checkpoints.default_export_path(stored)
+        )
+        self.stdout.write(
+            f"Checkpoint {stored.seq} of batch {stored.batch_seq} ({stored.events} events) written to {path}."
+        )
+        if options["email"]:
+            self.stdout.write(f"Mailed to {checkpoints.mail_to_dpo(stored)} DPO address(es).")
+
+    def _public_key(self, options: dict[str, Any]) -> None:
+        public = public_bytes(signing_key().public_key())
+        self.stdout.write(f"{public.hex()}  (fingerprint {fingerprint(public)})")

@@ -1,0 +1,25 @@
+"""Periodic work on the trail: sealing every minute, a signed checkpoint every night."""
+
+from __future__ import annotations
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task
+
+from registru.audit.services import checkpoints
+from registru.audit.services.sealing import seal
+
+
+@db_periodic_task(crontab(minute="*"))
+def seal_trail() -> int:
+    return seal()
+
+
+@db_periodic_task(crontab(minute="5", hour="2"))
+def nightly_checkpoint() -> int:
+    try:
+        stored = checkpoints.create_checkpoint()
+    except checkpoints.NothingToCheckpointError:
+        return 0
+    checkpoints.export(stored, checkpoints.default_export_path(stored))
+    checkpoints.mail_to_dpo(stored)
+    return stored.seq
