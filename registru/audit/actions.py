@@ -35,3 +35,8 @@ class AuditAction(models.TextChoices):
     TEAM_UPDATED = "team.updated", _("changed the team")
     TOKEN_CREATED = "token.created", _("created an API token")
     TOKEN_REVOKED = "token.revoked", _("revoked an API token")
+    # Reads that matter: who looked at or took away personal data.
+    PERSON_VIEWED = "person.viewed", _("opened the person's record")
+    HISTORY_VIEWED = "person.history_viewed", _("read the person's history")
+    TRAIL_EXPORTED = "trail.exported", _("exported the audit trail")
+    TRAIL_PRUNED = "trail.pruned", _("deleted old audit events (retention)")

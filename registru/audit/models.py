@@ -29,6 +29,10 @@ class AppendOnlyQuerySet[M: models.Model](models.QuerySet[M]):
     def update(self, **kwargs: Any) -> int:
         raise AppendOnlyError("audit records are never changed")
 
+    def _raw_delete_events(self) -> tuple[int, dict[str, int]]:
+        """Only for ``audit.services.retention``, which opens the retention path first."""
+        return super().delete()
+
     def delete(self) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError("audit records are never deleted")
 
@@ -152,3 +156,41 @@ class AuditCheckpoint(AppendOnly):
 
     def __str__(self) -> str:
         return f"checkpoint {self.seq} at batch {self.batch_seq}"
+
+
+class AuditPrune(AppendOnly):
+    """The retention path: the events of sealed batches up to ``up_to_batch`` were deleted on
+    purpose. Their batches stay, so the chain still verifies; verification skips their events."""
+
+    id = models.BigAutoField(primary_key=True)
+    up_to_batch = models.BigIntegerField()
+    pruned_at = models.DateTimeField()
+    actor_label = models.CharField(max_length=200)
+    reason = models.TextField()
+    events = models.BigIntegerField()
+
+    objects = AppendOnlyQuerySet["AuditPrune"].as_manager()
+
+    def __str__(self) -> str:
+        return f"events of batches up to {self.up_to_batch} pruned"
+
+
+class TrailVerification(AppendOnly):
+    """The outcome of one run of the verifier, shown on the trail page."""
+
+    id = models.BigAutoField(primary_key=True)
+    finished_at = models.DateTimeField()
+    intact = models.BooleanField()
+    events = models.BigIntegerField()
+    batches = models.BigIntegerField()
+    unsealed = models.BigIntegerField()
+    checkpoint = models.TextField(blank=True, help_text="The latest checkpoint it was checked against.")
+    first_finding = models.TextField(blank=True)
+
+    objects = AppendOnlyQuerySet["TrailVerification"].as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"verification {self.finished_at:%Y-%m-%d %H:%M}: {'intact' if self.intact else 'damaged'}"

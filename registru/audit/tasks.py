@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from django.tasks import task
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
 from registru.audit.services import checkpoints
 from registru.audit.services.sealing import seal
+from registru.audit.services.verification import run_verification
 
 
 @db_periodic_task(crontab(minute="*"))
@@ -22,4 +24,11 @@ def nightly_checkpoint() -> int:
         return 0
     checkpoints.export(stored, checkpoints.default_export_path(stored))
     checkpoints.mail_to_dpo(stored)
+    run_verification()
     return stored.seq
+
+
+@task()
+def verify_trail() -> bool:
+    """Verify the whole trail in the background (the DPO's "verify now")."""
+    return run_verification().intact

@@ -266,5 +266,7 @@ LOGGING = {
         # Axes logs usernames and addresses on every attempt; keep that for WARNING and up.
         "axes": {"level": "WARNING"},
         "huey": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }

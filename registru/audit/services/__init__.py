@@ -20,6 +20,7 @@ from registru.audit.models import AuditEvent
 from registru.core.actors import actor_identity
 from registru.core.context import current_context
 from registru.core.pii import PIIClass, classification
+from registru.core.services import service
 from registru.vault import services as vault
 
 type Changes = dict[str, tuple[Any, Any]]
@@ -158,3 +159,11 @@ def model_for(target_type: str) -> type[models.Model] | None:
         return apps.get_model(target_type)
     except (LookupError, ValueError):
         return None
+
+
+@service
+def record_access(
+    action: AuditAction, *, actor: Any, target: models.Model, subject_id: int | None, detail: str = ""
+) -> AuditEvent:
+    """Record a read that matters (a record opened, a trail exported): who, what, when, how."""
+    return record(action, actor=actor, target=target, reason=detail, subject_id=subject_id)

@@ -22,10 +22,22 @@ def entries() -> list[tuple[str, str, bool]]:
         strs = [i for i, line in enumerate(lines) if line.startswith("msgstr")]
         if not ids or not strs:
             continue
-        msgid, msgstr = _unquote(lines[ids[0] : strs[0]]), _unquote(lines[strs[0] :])
+        if any(line.startswith("msgid_plural") for line in lines):
+            # Plural forms: the first one must be there (the others are checked by msgfmt).
+            plural = next(i for i, line in enumerate(lines) if line.startswith("msgid_plural"))
+            second = next((i for i, line in enumerate(lines) if line.startswith("msgstr[1]")), len(lines))
+            msgid, msgstr = _unquote(lines[ids[0] : plural]), _unquote(lines[strs[0] : second])
+        else:
+            msgid, msgstr = _unquote(lines[ids[0] : strs[0]]), _unquote(lines[strs[0] :])
         if msgid:
             found.append((msgid, msgstr, any(line.startswith("#,") and "fuzzy" in line for line in lines)))
     return found
+
+
+def _translated(catalogue: gettext.GNUTranslations, msgid: str) -> str:
+    singular = catalogue.gettext(msgid)
+    # A message with plural forms is found by ngettext only; its first form is compared.
+    return catalogue.ngettext(msgid, msgid, 1) if singular == msgid else singular
 
 
 def test_every_message_is_translated_and_none_is_fuzzy() -> None:
@@ -35,7 +47,7 @@ def test_every_message_is_translated_and_none_is_fuzzy() -> None:
 def test_the_compiled_catalogue_matches_the_source() -> None:
     with (LOCALE / "django.mo").open("rb") as compiled:
         catalogue = gettext.GNUTranslations(compiled)
-    stale = [msgid for msgid, msgstr, _fuzzy in entries() if catalogue.gettext(msgid) != msgstr]
+    stale = [msgid for msgid, msgstr, _fuzzy in entries() if _translated(catalogue, msgid) != msgstr]
     assert stale == []
 
 

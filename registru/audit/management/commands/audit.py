@@ -33,6 +33,14 @@ class Command(BaseCommand):
         point.add_argument("--out", help="Write the checkpoint file here (default: the data directory).")
         point.add_argument("--email", action="store_true", help="Also mail it to the DPO.")
         sub.add_parser("public-key", help="Print the checkpoint signing key's public half.")
+        export = sub.add_parser("export", help="Export a person's trail (or the whole trail) as PDF, JSON or CSV.")
+        export.add_argument("--person", type=int, help="The person's id (default: the whole trail).")
+        export.add_argument("--format", choices=["pdf", "json", "csv"], required=True)
+        export.add_argument("--out", required=True)
+        export.add_argument("--language", choices=["ro", "en"], default="ro")
+        prune = sub.add_parser("prune", help="The retention path: delete events of old sealed batches.")
+        prune.add_argument("--before-event", type=int, required=True)
+        prune.add_argument("--reason", required=True, help="The retention rule applied.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         getattr(self, "_" + options["action"].replace("-", "_"))(options)
@@ -89,6 +97,37 @@ class Command(BaseCommand):
         )
         if options["email"]:
             self.stdout.write(f"Mailed to {checkpoints.mail_to_dpo(stored)} DPO address(es).")
+
+    def _export(self, options: dict[str, Any]) -> None:
+        from registru.audit.services.exporting import export_trail
+        from registru.core.actors import SystemActor
+
+        out = Path(options["out"])
+        try:
+            proof = export_trail(
+                person_id=options["person"], fmt=options["format"], path=out,
+                actor=SystemActor("command line"), language=options["language"],
+            )  # fmt: skip
+        except LookupError as exc:
+            raise CommandError(str(exc), returncode=2) from exc
+        state = "checked" if proof.ok else "DAMAGED: " + "; ".join(proof.failures)
+        self.stdout.write(f"{proof.checked} events written to {out} ({state}).")
+        if not proof.ok:
+            sys.exit(1)
+
+    def _prune(self, options: dict[str, Any]) -> None:
+        from registru.audit.services.retention import NothingToPruneError, prune
+        from registru.core.actors import SystemActor
+
+        try:
+            pruned = prune(
+                before_event=options["before_event"], actor=SystemActor("command line"), reason=options["reason"]
+            )
+        except NothingToPruneError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(
+            f"{pruned.events} events of batches up to {pruned.up_to_batch} deleted; the chain still verifies."
+        )
 
     def _public_key(self, options: dict[str, Any]) -> None:
         public = public_bytes(signing_key().public_key())

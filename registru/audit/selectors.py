@@ -1,0 +1,78 @@
+"""Reading the trail, always on behalf of a user: filters, and who may read what."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from registru.accounts.roles import Capability
+from registru.audit.models import AuditCheckpoint, AuditEvent, TrailVerification
+
+
+@dataclass
+class TrailFilter:
+    """What a trail or a History tab is narrowed to. Every value is optional."""
+
+    field: str = ""
+    actor_id: int | None = None
+    channel: str = ""
+    action: str = ""
+    target_type: str = ""
+    subject_id: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+def may_read_trail(user: Any) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and user.can(Capability.READ_AUDIT_TRAIL)
+
+
+def filtered(events: QuerySet[AuditEvent], criteria: TrailFilter) -> QuerySet[AuditEvent]:
+    if criteria.field:
+        # ``fields`` holds the changed field names separated by spaces.
+        events = events.filter(fields__regex=rf"(^| ){re.escape(criteria.field)}( |$)")
+    if criteria.actor_id:
+        events = events.filter(actor_id=criteria.actor_id)
+    if criteria.channel:
+        events = events.filter(channel=criteria.channel)
+    if criteria.action:
+        events = events.filter(action=criteria.action)
+    if criteria.target_type:
+        events = events.filter(target_type=criteria.target_type)
+    if criteria.subject_id:
+        events = events.filter(subject_id=criteria.subject_id)
+    if criteria.date_from:
+        events = events.filter(occurred_at__gte=_start_of(criteria.date_from))
+    if criteria.date_to:
+        events = events.filter(occurred_at__lt=_start_of(criteria.date_to) + timedelta(days=1))
+    return events.order_by("-id")
+
+
+def _start_of(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def trail_for(user: Any, criteria: TrailFilter) -> QuerySet[AuditEvent]:
+    """The whole trail, for the DPO and auditors only (others get nothing)."""
+    if not may_read_trail(user):
+        return AuditEvent.objects.none()
+    return filtered(AuditEvent.objects.all(), criteria)
+
+
+def actors_in(events: QuerySet[AuditEvent]) -> list[tuple[int, str]]:
+    """The (id, label) of staff who appear in these events, for the actor filter."""
+    pairs = events.exclude(actor_id=None).order_by().values_list("actor_id", "actor_label").distinct()
+    return sorted({(int(pk), label) for pk, label in pairs if pk is not None}, key=lambda pair: pair[1].lower())[:200]
+
+
+def trail_status() -> dict[str, Any]:
+    """The latest verification and checkpoint, for the trail page."""
+    return {
+        "verification": TrailVerification.objects.order_by("-id").first(),
+        "checkpoint": AuditCheckpoint.objects.order_by("-seq").first(),
+    }

@@ -1,0 +1,68 @@
+"""Exporting a trail is an action of its own: it is recorded like any other read that matters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from django.apps import apps
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from registru.audit import exports
+from registru.audit.actions import AuditAction
+from registru.audit.models import AuditEvent
+from registru.audit.selectors import TrailFilter, filtered
+from registru.audit.services import record_access
+from registru.core.actors import actor_identity
+
+WRITERS: dict[str, Callable[..., exports.Proof]] = {
+    "json": exports.write_json,
+    "csv": exports.write_csv,
+    "pdf": exports.write_pdf,
+}
+
+
+def export_trail(
+    *, person_id: int | None, fmt: str, path: Path, actor: Any, language: str = "ro",
+    criteria: TrailFilter | None = None,
+) -> exports.Proof:  # fmt: skip
+    """Write the trail of one person (or the filtered whole trail) to ``path``."""
+    events: QuerySet[AuditEvent] = AuditEvent.objects.all()
+    if person_id is not None:
+        if not events.filter(subject_id=person_id).exists():
+            raise LookupError(f"no audit events for person {person_id}")
+        events = events.filter(subject_id=person_id)
+    events = filtered(events, criteria or TrailFilter())
+    info = exports.ExportInfo(
+        _title(person_id, language), actor_identity(actor)[1], _filters(person_id, criteria), language
+    )
+    if fmt == "pdf":
+        with path.open("wb") as binary:
+            proof = WRITERS[fmt](events, info, binary)
+    else:
+        with path.open("w", encoding="utf-8", newline="") as text:
+            proof = WRITERS[fmt](events, info, text)
+    _record(actor, person_id, fmt, proof.checked)
+    return proof
+
+
+def _title(person_id: int | None, language: str) -> str:
+    with override(language):
+        if person_id is None:
+            return _("Audit trail")
+        return _("Audit trail of person #%(id)d") % {"id": person_id}
+
+
+def _filters(person_id: int | None, criteria: TrailFilter | None) -> dict[str, Any]:
+    values = {key: str(value) for key, value in vars(criteria or TrailFilter()).items() if value not in ("", None)}
+    return values | ({"person": person_id} if person_id is not None else {})
+
+
+def _record(actor: Any, person_id: int | None, fmt: str, count: int) -> None:
+    # The target is the person whose trail left, or (no id) the trail itself.
+    target = apps.get_model("people", "Person")(pk=person_id) if person_id else AuditEvent(pk=None)
+    detail = f"{fmt.upper()}, {count} events"
+    record_access(AuditAction.TRAIL_EXPORTED, actor=actor, target=target, subject_id=person_id, detail=detail)

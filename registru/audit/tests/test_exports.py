@@ -1,0 +1,93 @@
+"""Exports of the trail: readable PDF (checked with pdftotext), JSON an outsider re-verifies
+with scripts/verify-trail.py, CSV without live formulas; each export is itself recorded."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from registru.audit.models import AuditEvent
+from registru.audit.services.checkpoints import create_checkpoint
+from registru.audit.services.exporting import export_trail
+from registru.people import services
+from registru.testing.factories import SETUP, PersonFactory
+
+pytestmark = pytest.mark.django_db
+VERIFIER = Path(__file__).resolve().parents[3] / "scripts" / "verify-trail.py"
+
+
+@pytest.fixture
+def person(cast):
+    person = PersonFactory(given_name="Ștefan", family_name="Țăranu", phones=["0722 111 222"], owner=cast.alice)
+    services.update_person(person, {"job_title": '=HYPERLINK("http://x")', "city": "Brăila"}, actor=cast.alice)
+    create_checkpoint()
+    services.update_person(person, {"city": "Galați"}, actor=cast.alice)  # one event after the checkpoint
+    return person
+
+
+def test_the_json_export_verifies_outside_registru(person, tmp_path: Path) -> None:
+    out = tmp_path / "trail.json"
+    export_trail(person_id=person.pk, fmt="json", path=out, actor=SETUP)
+    result = subprocess.run([sys.executable, str(VERIFIER), str(out)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "intact" in result.stdout
+    assert "Țăranu" in json.loads(out.read_text())["events"][0]["readable"]["family_name"][1]
+
+
+def test_the_outside_verifier_finds_an_edited_export(person, tmp_path: Path) -> None:
+    out = tmp_path / "trail.json"
+    export_trail(person_id=person.pk, fmt="json", path=out, actor=SETUP)
+    trail = json.loads(out.read_text())
+    trail["events"][1]["canonical"] = trail["events"][1]["canonical"].replace("Alice Anghel", "Bob Barbu")
+    out.write_text(json.dumps(trail, ensure_ascii=False))
+    result = subprocess.run([sys.executable, str(VERIFIER), str(out)], capture_output=True, text=True, check=False)
+    assert result.returncode == 1
+    assert f"event {trail['events'][1]['id']}: its bytes do not match" in result.stdout
+
+
+def test_the_pdf_reads_in_romanian_with_diacritics_and_page_numbers(person, tmp_path: Path) -> None:
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    out = tmp_path / "trail.pdf"
+    export_trail(person_id=person.pk, fmt="pdf", path=out, actor=SETUP, language="ro")
+    text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Țăranu" in text
+    assert "Brăila" in text
+    assert "Pagina 1 din" in text
+    assert "Alice Anghel (alice)" in text
+    assert "Punct de control semnat" in text
+
+
+def test_the_csv_neutralises_formulas(person, tmp_path: Path) -> None:
+    out = tmp_path / "trail.csv"
+    export_trail(person_id=person.pk, fmt="csv", path=out, actor=SETUP)
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    titles = [row["new"] for row in rows if row["field"] == "job_title"]
+    assert titles == ['\'=HYPERLINK("http://x")']
+
+
+def test_an_export_is_an_audit_event(person, tmp_path: Path) -> None:
+    export_trail(person_id=person.pk, fmt="csv", path=tmp_path / "t.csv", actor=SETUP)
+    event = AuditEvent.objects.filter(action="trail.exported").get()
+    assert (event.subject_id, event.reason) == (person.pk, f"CSV, {event.reason.split(', ')[1]}")
+
+
+def test_the_command_exports_and_refuses_an_unknown_person(person, tmp_path: Path) -> None:
+    out = io.StringIO()
+    call_command(
+        "audit", "export", "--person", str(person.pk), "--format", "json", "--out", str(tmp_path / "x.json"), stdout=out
+    )
+    assert "events written" in out.getvalue()
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError) as error:
+        call_command("audit", "export", "--person", "999999", "--format", "json", "--out", str(tmp_path / "y.json"))
+    assert error.value.returncode == 2
