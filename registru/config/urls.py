@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from registru.config.api import api
 from registru.core import views as core_views
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="people:list", permanent=False)),
+    path("", core_views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
@@ -19,6 +18,7 @@ urlpatterns = [
     path("people/", include("registru.people.urls")),
     path("organizations/", include("registru.people.org_urls")),
     path("account/", include("registru.accounts.urls")),
+    path("audit/", include("registru.audit.urls")),
 ]
 
 handler404 = "registru.core.views.not_found"

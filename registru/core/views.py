@@ -11,11 +11,24 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django.views.defaults import page_not_found
 
 from registru.accounts.roles import Capability
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Each role starts where its work is: records, the audit trail, or the account page."""
+    user = request.user
+    if user.can(Capability.BROWSE_RECORDS):  # type: ignore[union-attr]
+        return redirect("people:list")
+    if user.can(Capability.READ_AUDIT_TRAIL):  # type: ignore[union-attr]
+        return redirect("audit:trail")
+    return redirect("accounts:account")
 
 
 @require_GET
@@ -29,12 +42,12 @@ def health(request: HttpRequest) -> HttpResponse:
 
 def capability_required(
     capability: Capability,
-) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:
     """Log in first, then refuse (403) users whose role lacks ``capability``."""
 
-    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def decorate(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
         @wraps(view)
-        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not request.user.can(capability):  # type: ignore[union-attr]
                 raise PermissionDenied
             return view(request, *args, **kwargs)

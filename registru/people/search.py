@@ -23,7 +23,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 
 from django.db import connection
-from django.db.models import BooleanField, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery
+from django.db.models import BooleanField, ExpressionWrapper, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 
 from registru.people.models import Person, PersonSearchDocument, SearchWord
@@ -37,6 +37,10 @@ MAX_QUERY_LENGTH = 200
 # Measured on a million people (docs/benchmarks.md): sorting costs 2-8 µs a match, walking
 # 3-6 µs a row, and a walk reads about 25 × people / matches rows to fill a page.
 MANY_MATCHES = 4000
+# The walk pays only where most rows of the list are visible; the share is estimated from a
+# sample of this many people.
+DENSE_SHARE = 0.5
+SHARE_SAMPLE = 200
 WORD_RE = re.compile(r"[a-z0-9]{3,100}")
 MATCHES_SQL = (
     "WITH matches AS MATERIALIZED (SELECT person_id FROM people_personsearchdocument "
@@ -197,8 +201,13 @@ def filter_people(queryset: QuerySet[Person], query: str) -> QuerySet[Person]:
     if not long_terms:
         # One or two letters: a name prefix, answered by the sort_key index.
         return queryset.filter(_name_starts_with(terms))
-    if count_matches(long_terms, MANY_MATCHES) >= MANY_MATCHES:
+    found = first_matches(long_terms, MANY_MATCHES)
+    if len(found) < MANY_MATCHES:
+        return queryset.filter(pk__in=found)
+    if share_of_people(queryset) >= DENSE_SHARE:
         return queryset.filter(_document_matches(long_terms))
+    # A narrow list (an agent's own accounts, one organization's people) would have the walk
+    # read a hundred rows for every one it may show: collect the matches instead.
     return queryset.filter(pk__in=RawSQL(*_matching_ids(long_terms)))  # noqa: S611
 
 
@@ -226,22 +235,29 @@ def _name_starts_with(terms: list[str]) -> Q:
     return Q(sort_key__gte=prefix, sort_key__lt=prefix + "\uffff")
 
 
-def count_matches(terms: list[str], cap: int) -> int:
-    """How many people match, counted from the index and no further than ``cap``."""
+def first_matches(terms: list[str], limit: int) -> list[int]:
+    """The ids of up to ``limit`` people matching every term, straight from the index."""
     if connection.vendor == "sqlite":
         # FTS5 hands out matches as it finds them, so the LIMIT stops the work early.
         statement, params = _matching_ids(terms)
     else:
         # Not through the MATERIALIZED CTE: under this LIMIT the planner may scan the table
-        # for a term its statistics call common, and stop at ``cap`` matches; building the
+        # for a term its statistics call common, and stop at ``limit`` matches; building the
         # trigram bitmap of "@gmail.com" alone costs 70 ms on a million people.
         # Only placeholders are joined into the statement; the terms travel as parameters.
-        statement = "SELECT 1 FROM people_personsearchdocument WHERE " + _like_conditions(terms)  # noqa: S608
+        statement = "SELECT person_id FROM people_personsearchdocument WHERE " + _like_conditions(terms)  # noqa: S608
         params = _like_patterns(terms)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM ({statement} LIMIT %s) AS probe", [*params, cap])  # noqa: S608
-        row = cursor.fetchone()
-    return int(row[0]) if row else 0
+        cursor.execute(f"{statement} LIMIT %s", [*params, limit])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def share_of_people(queryset: QuerySet[Person]) -> float:
+    """Roughly which share of all people ``queryset`` lists, from a sample spread over ids."""
+    top = Person.objects.aggregate(top=Max("pk"))["top"] or 0
+    sample = list(range(1, top + 1, max(1, top // SHARE_SAMPLE)))
+    present = Person.objects.filter(pk__in=sample).count()
+    return queryset.filter(pk__in=sample).count() / present if present else 0.0
 
 
 def _document_matches(terms: list[str]) -> Subquery:

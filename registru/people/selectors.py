@@ -82,9 +82,13 @@ def list_people(
     correction = search.corrected_query(criteria.query)
     if correction is None:
         return page
-    page = _people_page(user, replace(criteria, query=correction), sort, None, limit)
-    page.corrected_query = correction
-    return page
+    corrected = _people_page(user, replace(criteria, query=correction), sort, None, limit)
+    if not corrected.items:
+        # The vocabulary holds everyone's names: offering a correction that finds nobody in
+        # the user's scope would tell them that someone outside it has that name.
+        return page
+    corrected.corrected_query = correction
+    return corrected
 
 
 def _people_page(user: Any, criteria: PeopleFilter, sort: str, cursor: str | None, limit: int) -> Page[Person]:

@@ -10,6 +10,7 @@ urlpatterns = [
     path("<id:pk>/", views.person_detail, name="detail"),
     path("<id:pk>/edit/", views.person_edit, name="edit"),
     path("<id:pk>/history/", views.person_history, name="history"),
+    path("<id:pk>/history/export/", views.person_history_export, name="history_export"),
     path("<id:pk>/history/<id:event_id>/revert/", views.person_revert, name="revert"),
     path("<id:pk>/archive/", views.person_archive, name="archive"),
     path("<id:pk>/restore/", views.person_restore, name="restore"),

@@ -7,16 +7,22 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from registru.accounts.roles import Capability
+from registru.audit.actions import AuditAction
+from registru.audit.forms import READ_ACTIONS, HistoryFilterForm
 from registru.audit.presenters import present_all
+from registru.audit.selectors import actors_in, filtered, may_read_trail
+from registru.audit.services import record_access
+from registru.audit.views import trail_download
 from registru.core.errors import ConflictError, NotInScopeError
 from registru.core.pagination import InvalidCursorError
 from registru.core.scopes import Action, restrict
@@ -118,6 +124,7 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
         person = selectors.person_detail(request.user, pk)
     except Person.DoesNotExist as exc:
         raise Http404 from exc
+    record_access(AuditAction.PERSON_VIEWED, actor=request.user, target=person, subject_id=person.pk)
     context = {
         "person": person,
         "note_form": NoteForm(),
@@ -132,11 +139,33 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @records_required
 def person_history(request: HttpRequest, pk: int) -> HttpResponse:
     person = _person_or_404(request, pk)
-    events = selectors.person_history(request.user, person)
+    events, form = _filtered_history(request, person)
     page = Paginator(events, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"person": person, "page": page, "events": presented(request, page), "tab": "history"}
+    record_access(AuditAction.HISTORY_VIEWED, actor=request.user, target=person, subject_id=person.pk)
+    context = {
+        "person": person, "page": page, "events": presented(request, page), "tab": "history", "form": form,
+        "may_export": may_read_trail(request.user),
+    }  # fmt: skip
     context |= _head_context(request, person)
     return render(request, "people/history.html", context)
+
+
+def _filtered_history(request: HttpRequest, person: Person) -> tuple[Any, HistoryFilterForm]:
+    events = selectors.person_history(request.user, person)
+    form = HistoryFilterForm(request.GET or None, actors=actors_in(events))
+    if not form.with_reads:
+        events = events.exclude(action__in=READ_ACTIONS)
+    return filtered(events, form.criteria()), form
+
+
+@records_required
+def person_history_export(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """The person's trail as PDF, JSON or CSV, for those who may read the audit trail."""
+    person = _person_or_404(request, pk)
+    if not may_read_trail(request.user):
+        raise PermissionDenied
+    form = HistoryFilterForm(request.GET or None, actors=[])
+    return trail_download(request, person_id=person.pk, criteria=form.criteria())
 
 
 @records_required

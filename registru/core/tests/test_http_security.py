@@ -82,7 +82,8 @@ def test_it_logs_in_with_the_right_password(cast) -> None:
     client = Client()
     response = client.post("/login/", {"username": "alice", "password": PASSWORD})
     assert response.status_code == 302
-    assert response["Location"] == "/people/"
+    assert response["Location"] == "/"
+    assert client.get("/")["Location"] == "/people/"  # an agent starts at the people list
 
 
 def test_it_hashes_passwords_with_argon2_in_production_settings() -> None:

@@ -1,0 +1,103 @@
+"""The History tab's filters and exports, the DPO's trail page, and reads recorded as events."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from registru.audit.models import AuditEvent, TrailVerification
+from registru.audit.services.checkpoints import create_checkpoint
+from registru.people import services
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def history(cast):
+    person = cast.andrei_person
+    services.update_person(person, {"job_title": "Contabil"}, actor=cast.andrei)
+    services.update_person(person, {"phones": ["0733 444 555"]}, actor=cast.bob)
+    return person
+
+
+def test_opening_a_person_and_their_history_are_recorded(cast, history, client_for) -> None:
+    client = client_for(cast.andrei)
+    client.get(f"/people/{history.pk}/")
+    client.get(f"/people/{history.pk}/history/")
+    reads = AuditEvent.objects.filter(subject_id=history.pk, action__in=["person.viewed", "person.history_viewed"])
+    assert {(e.action, e.actor_id, e.channel) for e in reads} == {
+        ("person.viewed", cast.andrei.pk, "ui"), ("person.history_viewed", cast.andrei.pk, "ui"),
+    }  # fmt: skip
+
+
+def test_history_filters_by_field_actor_and_channel(cast, history, client_for) -> None:
+    client = client_for(cast.andrei)
+    by_field = client.get(f"/people/{history.pk}/history/?field=phones").context["events"]
+    assert [view.event.action for view in by_field] == ["person.updated", "person.created"]
+    assert all("phones" in view.event.fields.split() for view in by_field)
+    by_actor = client.get(f"/people/{history.pk}/history/?actor={cast.andrei.pk}").context["events"]
+    assert {view.actor for view in by_actor} == {"andrei"}
+    assert client.get(f"/people/{history.pk}/history/?channel=api").context["events"] == []
+
+
+def test_history_hides_reads_unless_asked(cast, history, client_for) -> None:
+    client = client_for(cast.andrei)
+    client.get(f"/people/{history.pk}/")
+    plain = {view.event.action for view in client.get(f"/people/{history.pk}/history/").context["events"]}
+    assert "person.viewed" not in plain
+    with_reads = client.get(f"/people/{history.pk}/history/?reads=on").context["events"]
+    assert "person.viewed" in {view.event.action for view in with_reads}
+
+
+def test_the_dpo_downloads_a_persons_history_as_pdf_and_it_is_recorded(cast, history, client_for) -> None:
+    response = client_for(cast.dora).get(f"/people/{history.pk}/history/export/?format=pdf")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert b"".join(response.streaming_content).startswith(b"%PDF")
+    assert AuditEvent.objects.filter(action="trail.exported", subject_id=history.pk, actor_id=cast.dora.pk).exists()
+
+
+def test_an_agent_may_read_history_but_not_export_it(cast, history, client_for) -> None:
+    client = client_for(cast.andrei)
+    assert client.get(f"/people/{history.pk}/history/").status_code == 200
+    assert client.get(f"/people/{history.pk}/history/export/?format=json").status_code == 403
+    assert not AuditEvent.objects.filter(action="trail.exported").exists()
+
+
+def test_the_auditor_starts_at_the_trail_and_reads_it_with_its_status(cast, history, client_for) -> None:
+    create_checkpoint()
+    TrailVerification.objects.create(finished_at=history.updated_at, intact=True, events=1, batches=1, unsealed=0)
+    client = client_for(cast.audra)
+    assert client.get("/")["Location"] == "/audit/"
+    page = client.get("/audit/?action=person.updated")
+    content = page.content.decode()
+    assert "intact" in content
+    assert {view.event.action for view in page.context["events"]} == {"person.updated"}
+    assert client.get("/people/").status_code == 403
+
+
+def test_the_trail_page_is_for_the_dpo_and_auditors_only(cast, client_for) -> None:
+    assert client_for(cast.alice).get("/audit/").status_code == 403
+    assert client_for(cast.admin).get("/audit/").status_code == 403
+    assert Client().get("/audit/").status_code == 302
+
+
+def test_verify_now_runs_the_verifier(cast, history, client_for, django_capture_on_commit_callbacks) -> None:
+    from huey.contrib.djhuey import HUEY
+
+    HUEY.immediate = True
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            client_for(cast.dora).post("/audit/verify/")
+    finally:
+        HUEY.immediate = False
+    assert TrailVerification.objects.get().intact
+
+
+def test_the_trail_export_carries_every_filtered_event(cast, history, client_for) -> None:
+    import json
+
+    response = client_for(cast.dora).get("/audit/export/?format=json&action=person.updated")
+    trail = json.loads(b"".join(response.streaming_content))
+    assert {json.loads(event["canonical"])["action"] for event in trail["events"]} == {"person.updated"}
+    assert len(trail["events"]) == 2

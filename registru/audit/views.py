@@ -1,0 +1,113 @@
+"""The trail page for the DPO and auditors, and downloads of trails."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from registru.audit.forms import TrailFilterForm
+from registru.audit.presenters import present_all
+from registru.audit.selectors import TrailFilter, actors_in, may_read_trail, trail_for, trail_status
+from registru.audit.services.exporting import export_trail
+from registru.core.pagination import InvalidCursorError, Sort, paginate
+
+FORMATS = {"pdf": "application/pdf", "json": "application/json", "csv": "text/csv; charset=utf-8"}
+TRAIL_PAGE_SIZE = 50
+
+
+def _trail_reader(request: HttpRequest) -> None:
+    if not may_read_trail(request.user):
+        raise PermissionDenied
+
+
+@login_required
+def trail(request: HttpRequest) -> HttpResponse:
+    """Every event, newest first, with filters, and the state of the verification."""
+    _trail_reader(request)
+    from registru.audit.models import AuditEvent
+
+    form = TrailFilterForm(request.GET or None, actors=actors_in(AuditEvent.objects.all()))
+    events = trail_for(request.user, form.criteria())
+    try:
+        page = paginate(events, Sort("id", descending=True), "trail", request.GET.get("cursor"), TRAIL_PAGE_SIZE)
+    except InvalidCursorError:
+        page = paginate(events, Sort("id", descending=True), "trail", None, TRAIL_PAGE_SIZE)
+    views = present_all(page.items, lambda ids: set())
+    return render(request, "audit/trail.html", {"form": form, "page": page, "events": views} | trail_status())
+
+
+@login_required
+def trail_export(request: HttpRequest) -> HttpResponseBase:
+    _trail_reader(request)
+    form = TrailFilterForm(request.GET or None, actors=[])
+    return trail_download(request, person_id=None, criteria=form.criteria())
+
+
+@login_required
+@require_POST
+def verify_now(request: HttpRequest) -> HttpResponse:
+    _trail_reader(request)
+    from registru.audit.tasks import verify_trail
+
+    verify_trail.enqueue()
+    messages.success(request, _("Verification started; its result appears here when it ends."))
+    return redirect("audit:trail")
+
+
+def trail_download(request: HttpRequest, *, person_id: int | None, criteria: TrailFilter) -> HttpResponseBase:
+    """Build the export in a temporary file and stream it (the file goes when the response ends)."""
+    fmt = request.GET.get("format", "pdf")
+    if fmt not in FORMATS:
+        fmt = "pdf"
+    handle = tempfile.NamedTemporaryFile(suffix=f".{fmt}", delete=False)  # noqa: SIM115 (closed by the response)
+    handle.close()
+    path = Path(handle.name)
+    try:
+        export_trail(
+            person_id=person_id,
+            fmt=fmt,
+            path=path,
+            actor=request.user,
+            language=get_language() or "ro",
+            criteria=criteria,
+        )
+    except LookupError:
+        path.unlink(missing_ok=True)
+        messages.error(request, _("There is nothing to export."))
+        return redirect(
+            "audit:trail" if person_id is None else "people:history", *([] if person_id is None else [person_id])
+        )
+    return _file_response(path, _filename(person_id, fmt), FORMATS[fmt])
+
+
+def _filename(person_id: int | None, fmt: str) -> str:
+    return f"registru-trail-{'person-' + str(person_id) if person_id else 'all'}.{fmt}"
+
+
+class _DeletingFile:
+    """A file object that removes its file once the response has read it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.handle = path.open("rb")
+
+    def read(self, size: int = -1) -> bytes:
+        return self.handle.read(size)
+
+    def close(self) -> None:
+        self.handle.close()
+        self.path.unlink(missing_ok=True)
+
+
+def _file_response(path: Path, filename: str, content_type: str) -> FileResponse:
+    return FileResponse(_DeletingFile(path), as_attachment=True, filename=filename, content_type=content_type)

@@ -1,0 +1,19 @@
+"""What the page frame needs to know about the user: which sections to offer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from registru.accounts.roles import Capability
+
+
+def capabilities(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {
+        "may_browse_records": user.can(Capability.BROWSE_RECORDS),
+        "may_read_trail": user.can(Capability.READ_AUDIT_TRAIL),
+    }
