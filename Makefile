@@ -26,8 +26,8 @@ test: install-dev
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install-dev
-	$(BIN)/ruff check registru bench
-	$(BIN)/ruff format --check registru bench
+	$(BIN)/ruff check registru $(wildcard bench)
+	$(BIN)/ruff format --check registru $(wildcard bench)
 	$(BIN)/mypy registru
 
 messages: install-dev
