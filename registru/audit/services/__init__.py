@@ -7,6 +7,7 @@ is shared between writers. ``seal`` later binds committed events into hash-chain
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,6 +69,12 @@ def record_many(drafts: Sequence[Draft], *, actor: Any) -> list[AuditEvent]:
     context = current_context()
     actor_id, actor_label = actor_identity(actor)
     origin = Origin(timezone.now(), actor_id, actor_label, str(context.channel), context.request_id)
+    subjects = {draft.subject_id for draft in drafts if draft.subject_id is not None and draft.changes}
+    with vault.keys_for(subjects) if len(subjects) > 1 else nullcontext():
+        return _write(drafts, origin)
+
+
+def _write(drafts: Sequence[Draft], origin: Origin) -> list[AuditEvent]:
     events = [
         _event(draft, event_id, origin) for draft, event_id in zip(drafts, allocate_ids(len(drafts)), strict=True)
     ]

@@ -15,6 +15,7 @@ from registru.people.services.organizations import (
 )
 from registru.people.services.people import (
     archive_person,
+    bulk_update_people,
     create_person,
     erase_person,
     merge_people,
@@ -35,6 +36,7 @@ __all__ = [
     "archive_organization",
     "archive_person",
     "audit_value",
+    "bulk_update_people",
     "create_affiliation",
     "create_note",
     "create_organization",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -13,8 +15,9 @@ from registru.audit.actions import AuditAction as A
 from registru.audit.canonical import json_value
 from registru.audit.models import AuditEvent
 from registru.audit.reading import KeyCache, readable_changes
-from registru.audit.services import diff, record
-from registru.core.errors import ConflictError
+from registru.audit.services import Draft, diff, record, record_many
+from registru.core.errors import ConflictError, NotInScopeError
+from registru.core.scopes import Action, restrict
 from registru.core.services import service
 from registru.people import search
 from registru.people.choices import PersonStatus
@@ -228,3 +231,60 @@ def erase_person(person: Person, *, actor: Any, reason: str) -> Person:
     search.reindex([person.pk])
     vault.shred(person.pk)
     return person
+
+
+BULK_REFUSED = {"given_name", "family_name", "emails", "phones"}  # per-person values, not bulk ones
+
+
+@service
+def bulk_update_people(person_ids: Iterable[int], data: dict[str, Any], *, actor: Any, reason: str = "") -> int:
+    """Set the same fields on many people at once (a transfer to another owner, a new lawful
+    basis): one UPDATE for all rows and one insert of all their events, one event per person
+    whose values really change. Returns how many people changed."""
+    if BULK_REFUSED & data.keys():
+        raise ValidationError(
+            {name: [_("This field is changed person by person.")] for name in BULK_REFUSED & data.keys()}
+        )
+    cleaned = clean_input(Person, data, instance=Person())
+    if "owner" in cleaned:
+        _check_owner(actor, cleaned["owner"])
+    ids = sorted(set(person_ids))
+    people = Person.objects.filter(pk__in=ids)
+    if _is_user(actor) and restrict(actor, Person, Action.CHANGE).filter(pk__in=ids).count() != len(ids):
+        raise NotInScopeError("some of these people are not in the actor's scope")
+    before = _bulk_snapshot(people, list(cleaned))
+    new = {name: audit_value(value) for name, value in cleaned.items()}
+    drafts = [
+        Draft(A.PERSON_UPDATED, Person(pk=pk), changes, reason, pk)
+        for pk, old in before.items()
+        if (changes := diff(old, new))
+    ]
+    changed_ids = {draft.subject_id for draft in drafts}
+    changed = [pk for pk in before if pk in changed_ids]
+    people.filter(pk__in=changed).update(**cleaned, version=F("version") + 1, updated_at=timezone.now())
+    record_many(drafts, actor=actor)
+    return len(changed)
+
+
+def _bulk_snapshot(people: Any, names: list[str]) -> dict[int, dict[str, Any]]:
+    """Old values of many people in one query; related records as {id, label} like the trail."""
+    columns = [Person._meta.get_field(name).attname for name in names]  # type: ignore[union-attr]
+    rows = {row["id"]: row for row in people.values("id", *columns)}
+    labels = _owner_labels({row.get("owner_id") for row in rows.values()}) if "owner" in names else {}
+    return {
+        pk: {
+            name: (
+                {"id": row[column], "label": labels.get(row[column], "")}
+                if name == "owner" and row[column]
+                else row[column]
+            )
+            for name, column in zip(names, columns, strict=True)
+        }
+        for pk, row in rows.items()
+    }
+
+
+def _owner_labels(ids: set[Any]) -> dict[int, str]:
+    from registru.accounts.models import User
+
+    return {user.pk: user.label for user in User.objects.filter(pk__in=[pk for pk in ids if pk])}

@@ -215,3 +215,48 @@ def test_an_agent_cannot_end_an_employment_at_an_organization_outside_their_scop
     with pytest.raises(NotInScopeError):
         services.update_affiliation(at_carols, {"until": "2026-01-01", "since": None}, actor=cast.alice)
     assert cast.carol_person.affiliations.filter(organization=cast.carol_org, until__isnull=True).exists()
+
+
+def test_a_bulk_update_writes_one_event_per_changed_person_set_based(cast, django_assert_max_num_queries) -> None:
+    people = [PersonFactory(owner=cast.andrei) for _ in range(120)]
+    already = PersonFactory(owner=cast.alice)  # changes nothing: no event
+    ids = [person.pk for person in people] + [already.pk]
+    with django_assert_max_num_queries(20):  # independent of the number of people
+        changed = services.bulk_update_people(
+            ids, {"owner": cast.alice.pk, "city": "Cluj-Napoca"}, actor=cast.bob, reason="predare portofoliu"
+        )
+    assert changed == 121
+    events = AuditEvent.objects.filter(action="person.updated", subject_id__in=ids)
+    assert events.count() == 121
+    assert plain(events.get(subject_id=people[0].pk))["owner"][1] == {
+        "id": cast.alice.pk,
+        "label": "Alice Anghel (alice)",
+    }
+    assert plain(events.get(subject_id=already.pk)) == {"city": ["", "Cluj-Napoca"]}
+    assert set(Person.objects.filter(pk__in=ids).values_list("owner_id", flat=True)) == {cast.alice.pk}
+
+
+def test_a_bulk_update_refuses_anyone_outside_the_scope_and_changes_nothing(cast) -> None:
+    with pytest.raises(NotInScopeError):
+        services.bulk_update_people([cast.andrei_person.pk, cast.carol_person.pk], {"city": "Iași"}, actor=cast.bob)
+    assert Person.objects.get(pk=cast.andrei_person.pk).city == ""
+
+
+def test_a_bulk_update_of_ten_thousand_people_yields_ten_thousand_events(cast, django_assert_max_num_queries) -> None:
+    from django.db import transaction
+
+    from registru.core.context import service_scope
+
+    with transaction.atomic(), service_scope():  # test data, inserted directly: 10,000 services would take minutes
+        Person.objects.bulk_create(
+            [
+                Person(given_name="B", family_name=f"Bulk{i:05d}", sort_key=f"bulk{i:05d} b", owner=cast.andrei)
+                for i in range(10_000)
+            ],
+            batch_size=2000,
+        )
+    ids = list(Person.objects.filter(family_name__startswith="Bulk").values_list("pk", flat=True))
+    start = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first()
+    with django_assert_max_num_queries(40):
+        assert services.bulk_update_people(ids, {"city": "Timișoara"}, actor=cast.bob) == 10_000
+    assert AuditEvent.objects.filter(id__gt=start, action="person.updated").count() == 10_000
