@@ -95,7 +95,7 @@ def cast(db: Any) -> Cast:
         "andrei": UserFactory(username="andrei", role=Role.AGENT, team=team_a),
         "bob": UserFactory(username="bob", role=Role.MANAGER, team=team_a, first_name="Bob", last_name="Barbu"),
         "carol": UserFactory(username="carol", role=Role.AGENT, team=team_b),
-        "dora": UserFactory(username="dora", role=Role.DPO),
+        "dora": UserFactory(username="dora", role=Role.DPO, email="dora@firma.test"),
         "admin": UserFactory(username="admin", role=Role.ADMINISTRATOR),
         "mara": UserFactory(username="mara", role=Role.MARKETING),
         "audra": UserFactory(username="audra", role=Role.AUDITOR),

@@ -94,3 +94,23 @@ def test_the_command_exports_and_refuses_an_unknown_person(person, tmp_path: Pat
     with pytest.raises(CommandError) as error:
         call_command("audit", "export", "--person", "999999", "--format", "json", "--out", str(tmp_path / "y.json"))
     assert error.value.returncode == 2
+
+
+def test_a_checkpoint_is_mailed_to_the_dpo_through_smtp(person, settings) -> None:
+    from registru.audit.services.checkpoints import mail_to_dpo
+    from registru.audit.signing import Checkpoint
+    from registru.testing.smtp import smtp_server
+
+    with smtp_server() as (inbox, port):
+        settings.MAILERS = {
+            "default": {
+                "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                "OPTIONS": {"host": "127.0.0.1", "port": port},
+            }
+        }
+        stored = create_checkpoint()
+        assert mail_to_dpo(stored) == 1
+    [message] = inbox.messages
+    assert message["To"] == "dora@firma.test"
+    body = message.get_payload(decode=True).decode()
+    assert Checkpoint.from_file(body[body.index("{") :]).signature_valid()
