@@ -112,5 +112,5 @@ def test_a_checkpoint_is_mailed_to_the_dpo_through_smtp(person, settings) -> Non
         assert mail_to_dpo(stored) == 1
     [message] = inbox.messages
     assert message["To"] == "dora@firma.test"
-    body = message.get_payload(decode=True).decode()
+    body = bytes(message.get_payload(decode=True)).decode()
     assert Checkpoint.from_file(body[body.index("{") :]).signature_valid()
