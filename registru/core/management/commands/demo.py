@@ -88,6 +88,7 @@ class Command(BaseCommand):
         users = self._users()
         organizations = self._organizations(users)
         created = self._people(users, organizations, options["people"])
+        self._prove_the_trail()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo ready: {len(users)} users, {len(organizations)} organizations, {created} new people."
@@ -98,6 +99,14 @@ class Command(BaseCommand):
     def _print_logins(self) -> None:
         logins = ", ".join(f"{username} ({role.label})" for username, role, *_ in USERS)
         self.stdout.write(f"Demo logins, password {settings.DEMO_PASSWORD!r}: {logins}")
+
+    def _prove_the_trail(self) -> None:
+        """Seal, checkpoint and verify, so that the DPO's trail page has something to show."""
+        from registru.audit.services.checkpoints import create_checkpoint
+        from registru.audit.services.verification import run_verification
+
+        create_checkpoint()
+        run_verification()
 
     def _users(self) -> dict[str, User]:
         teams = [Team.objects.filter(name=name).first() or accounts.create_team(name, actor=ACTOR) for name in TEAMS]
