@@ -16,4 +16,5 @@ def capabilities(request: HttpRequest) -> dict[str, Any]:
     return {
         "may_browse_records": user.can(Capability.BROWSE_RECORDS),
         "may_read_trail": user.can(Capability.READ_AUDIT_TRAIL),
+        "may_erase": user.can(Capability.ERASE_PEOPLE),
     }

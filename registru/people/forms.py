@@ -187,3 +187,11 @@ class EndAffiliationForm(forms.Form):
 
 class ReasonForm(forms.Form):
     reason = ReasonField()
+
+
+class EraseForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"), max_length=500,
+        help_text=_("The request or rule this erasure answers (kept in the history)."),
+    )  # fmt: skip
+    confirm = forms.BooleanField(label=_("I understand that this cannot be undone."))

@@ -15,6 +15,7 @@ urlpatterns = [
     path("<id:pk>/archive/", views.person_archive, name="archive"),
     path("<id:pk>/restore/", views.person_restore, name="restore"),
     path("<id:pk>/merge/", views.person_merge, name="merge"),
+    path("<id:pk>/erase/", views.person_erase, name="erase"),
     path("<id:pk>/notes/", views.note_add, name="note_add"),
     path("<id:pk>/notes/<id:note_id>/delete/", views.note_delete, name="note_delete"),
     path("<id:pk>/employers/", views.affiliation_add, name="affiliation_add"),

@@ -31,6 +31,7 @@ from registru.people import selectors, services
 from registru.people.forms import (
     AffiliationForm,
     EndAffiliationForm,
+    EraseForm,
     NoteForm,
     PeopleFilterForm,
     PersonForm,
@@ -425,3 +426,22 @@ def note_delete(request: HttpRequest, pk: int, note_id: int) -> HttpResponse:
     services.delete_note(note, actor=request.user)
     messages.success(request, _("Note deleted."))
     return redirect(reverse("people:detail", args=[pk]) + "#notes")
+
+
+@records_required
+@require_http_methods(["GET", "POST"])
+def person_erase(request: HttpRequest, pk: int) -> HttpResponse:
+    """The DPO erases a person (Art. 17), after confirming, with the reason on record."""
+    person = _person_or_404(request, pk, Action.CHANGE)
+    if not request.user.can(Capability.ERASE_PEOPLE):  # type: ignore[union-attr]
+        raise PermissionDenied
+    form = EraseForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.erase_person(person, actor=request.user, reason=form.cleaned_data["reason"])
+        except ConflictError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("The person's data were erased; their history keeps who did what and when."))
+        return redirect("people:detail", pk=pk)
+    return render(request, "people/erase.html", {"person": person, "form": form})

@@ -97,3 +97,20 @@ def test_an_erased_person_is_not_found_by_their_old_name(cast, ecaterina, client
     )
     assert "Zamfirescu" not in response.content.decode()
     assert response.context["page"].items == []
+
+
+def test_the_dpo_erases_from_the_page_after_confirming(cast, ecaterina, client_for) -> None:
+    client = client_for(cast.dora)
+    unconfirmed = client.post(f"/people/{ecaterina.pk}/erase/", {"reason": "cerere art. 17"})
+    assert unconfirmed.status_code == 200
+    assert Person.objects.get(pk=ecaterina.pk).family_name == "Zamfirescu"
+    client.post(f"/people/{ecaterina.pk}/erase/", {"reason": "cerere art. 17", "confirm": "on"})
+    assert Person.objects.get(pk=ecaterina.pk).status == "erased"
+
+
+def test_an_agent_cannot_reach_the_erase_page(cast, ecaterina, client_for) -> None:
+    assert (
+        client_for(cast.alice).post(f"/people/{ecaterina.pk}/erase/", {"reason": "x", "confirm": "on"}).status_code
+        == 403
+    )
+    assert Person.objects.get(pk=ecaterina.pk).family_name == "Zamfirescu"
