@@ -27,6 +27,11 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         pytest.skip("Debian's chromium is not installed (apt-get install chromium): browser tests skipped")
     # Playwright's sync API runs an event loop in this thread; Django must allow the ORM here.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # The live server answers each request in a thread of its own; with persistent connections
+    # those threads would keep PostgreSQL sessions open past the test and block its teardown.
+    from django.db import connections
+
+    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -36,6 +41,9 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         )
         yield browser
         browser.close()
+        # Queries made by the test while Playwright runs use a connection of that context;
+        # close it here, or it keeps a PostgreSQL session open past the test database's end.
+        connections.close_all()
 
 
 def open_phone(browser: Any, live_server: Any, locale: str) -> Any:
