@@ -9,7 +9,9 @@ from ninja import Query, Router, Schema
 from ninja.responses import Status
 from pydantic import Field
 
+from registru.audit.actions import AuditAction
 from registru.audit.presenters import decrypted, referenced_people
+from registru.audit.services import record_access
 from registru.core.api import BODY_ERRORS, COMMON_ERRORS, WRITE_ERRORS
 from registru.core.pagination import Sort, paginate
 from registru.core.scopes import Action
@@ -96,7 +98,10 @@ def create_person(request: HttpRequest, payload: PersonIn) -> Any:
 
 @router.get("/{id:person_id}", response={200: PersonDetailOut, **COMMON_ERRORS}, summary="Get a person")
 def get_person(request: HttpRequest, person_id: int) -> Any:
-    return person_detail_out(selectors.person_detail(request.user, person_id))
+    """A person's record; reading it is recorded in their history, as on the pages."""
+    person = selectors.person_detail(request.user, person_id)
+    record_access(AuditAction.PERSON_VIEWED, actor=request.user, target=person, subject_id=person.pk)
+    return person_detail_out(person)
 
 
 @router.patch("/{id:person_id}", response={200: PersonDetailOut, **WRITE_ERRORS}, summary="Change a person")

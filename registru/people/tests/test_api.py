@@ -150,3 +150,9 @@ def test_it_merges_two_organizations(cast, api_for) -> None:
     assert response.status_code == 200, response.content
     assert response.json()["cui"] == "18547290"
     assert api.get(f"/api/v1/organizations/{duplicate.pk}").json()["archived_at"] is not None
+
+
+def test_reading_a_person_through_the_api_is_recorded(cast, api_for) -> None:
+    api_for(cast.andrei).get(f"/api/v1/people/{cast.andrei_person.pk}")
+    event = AuditEvent.objects.filter(action="person.viewed", subject_id=cast.andrei_person.pk).get()
+    assert (event.actor_id, event.channel) == (cast.andrei.pk, "api")
