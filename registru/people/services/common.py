@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -106,3 +107,45 @@ def _set_archived(instance: Any, action: A, *, actor: Any, archived: bool, reaso
     changes = {"archived_at": (old, instance.archived_at)}
     record(action, actor=actor, target=instance, changes=changes, reason=reason, subject_id=subject)
     return instance
+
+
+def _check_mergeable(actor: Any, primary: Any, duplicate: Any) -> None:
+    for record_ in (primary, duplicate):
+        ensure_in_scope(actor, record_)
+    if primary.pk == duplicate.pk or duplicate.merged_into_id or primary.merged_into_id:
+        raise ConflictError(_("These two records cannot be merged."), code="merge_invalid")
+
+
+def _filled_from(primary: Any, duplicate: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    """The duplicate's values for the fields the primary leaves empty."""
+    return {name: getattr(duplicate, name) for name in names if not getattr(primary, name) and getattr(duplicate, name)}
+
+
+@dataclass(frozen=True)
+class MergeActions:
+    merged: A
+    away: A
+
+
+def _finish_merge(
+    primary: Any, duplicate: Any, values: dict[str, Any], actions: MergeActions, *, actor: Any, reason: str
+) -> None:
+    """Write the primary's new values and archive the duplicate pointing at it, with an event on
+    each (the duplicate's children have been moved already)."""
+    is_person = isinstance(primary, Person)
+    changes = diff(_snapshot(primary, list(values)), values)
+    if changes:
+        _compare_and_set(primary, {name: values[name] for name in changes}, None)
+    changes["merged_from"] = (None, audit_value(duplicate))
+    subject = primary.pk if is_person else None
+    record(actions.merged, actor=actor, target=primary, changes=changes, reason=reason, subject_id=subject)
+    _compare_and_set(duplicate, {"merged_into": primary, "archived_at": timezone.now()}, None)
+    away = {"merged_into": (None, audit_value(primary))}
+    record(
+        actions.away,
+        actor=actor,
+        target=duplicate,
+        changes=away,
+        reason=reason,
+        subject_id=duplicate.pk if is_person else None,
+    )

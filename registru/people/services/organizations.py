@@ -4,25 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from registru.audit.actions import AuditAction as A
-from registru.audit.services import diff, record
+from registru.audit.services import record
 from registru.core.errors import ConflictError
 from registru.core.scopes import restrict
 from registru.core.services import service
 from registru.people import search
 from registru.people.models import Organization
 from registru.people.services.common import (
+    MergeActions,
     _changes,
+    _check_mergeable,
     _check_owner,
     _check_team,
     _compare_and_set,
     _default_owner,
+    _filled_from,
+    _finish_merge,
     _is_user,
     _set_archived,
-    _snapshot,
     audit_value,
     ensure_in_scope,
 )
@@ -108,6 +110,7 @@ def restore_organization(organization: Organization, *, actor: Any, reason: str 
     return _set_archived(organization, A.ORGANIZATION_RESTORED, actor=actor, archived=False, reason=reason)
 
 
+ORGANIZATION_MERGE = MergeActions(A.ORGANIZATION_MERGED, A.ORGANIZATION_MERGED_AWAY)
 ORGANIZATION_FILL_FIELDS = (
     "cui", "trade_register_no", "industry", "street", "city", "county", "postal_code",
 )  # fmt: skip
@@ -120,24 +123,10 @@ def merge_organizations(
     """Fold ``duplicate`` into ``primary``: its people and notes move over, empty fields of the
     primary are filled, and the duplicate is archived pointing at the primary.
     """
-    for organization in (primary, duplicate):
-        ensure_in_scope(actor, organization)
-    if primary.pk == duplicate.pk or duplicate.merged_into_id or primary.merged_into_id:
-        raise ConflictError(_("These two records cannot be merged."), code="merge_invalid")
-    values = {
-        name: getattr(duplicate, name)
-        for name in ORGANIZATION_FILL_FIELDS
-        if not getattr(primary, name) and getattr(duplicate, name)
-    }
-    changes = diff(_snapshot(primary, list(values)), values)
+    _check_mergeable(actor, primary, duplicate)
+    values = _filled_from(primary, duplicate, ORGANIZATION_FILL_FIELDS)
     moved_people = _move_organization_children(duplicate, primary, actor=actor)
-    if changes:
-        _compare_and_set(primary, {name: values[name] for name in changes}, None)
-    changes["merged_from"] = (None, audit_value(duplicate))
-    record(A.ORGANIZATION_MERGED, actor=actor, target=primary, changes=changes, reason=reason)
-    _compare_and_set(duplicate, {"merged_into": primary, "archived_at": timezone.now()}, None)
-    away = {"merged_into": (None, audit_value(primary))}
-    record(A.ORGANIZATION_MERGED_AWAY, actor=actor, target=duplicate, changes=away, reason=reason)
+    _finish_merge(primary, duplicate, values, ORGANIZATION_MERGE, actor=actor, reason=reason)
     search.reindex(moved_people)
     return primary
 

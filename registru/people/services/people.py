@@ -24,10 +24,14 @@ from registru.people.choices import PersonStatus
 from registru.people.models import Affiliation, Note, Person
 from registru.people.scopes import current_affiliations
 from registru.people.services.common import (
+    MergeActions,
     _changes,
+    _check_mergeable,
     _check_owner,
     _compare_and_set,
     _default_owner,
+    _filled_from,
+    _finish_merge,
     _is_user,
     _set_archived,
     _snapshot,
@@ -93,6 +97,7 @@ def restore_person(person: Person, *, actor: Any, reason: str = "") -> Person:
     return _set_archived(person, A.PERSON_RESTORED, actor=actor, archived=False, reason=reason)
 
 
+PERSON_MERGE = MergeActions(A.PERSON_MERGED, A.PERSON_MERGED_AWAY)
 MERGE_FILL_FIELDS = (
     "job_title", "birth_date", "street", "city", "county", "postal_code", "country",
 )  # fmt: skip
@@ -103,10 +108,7 @@ def merge_people(primary: Person, duplicate: Person, *, actor: Any, reason: str 
     """Fold ``duplicate`` into ``primary``: contacts, employers and notes move over, empty
     fields of the primary are filled, and the duplicate is archived pointing at the primary.
     """
-    for person in (primary, duplicate):
-        ensure_in_scope(actor, person)
-    if primary.pk == duplicate.pk or duplicate.merged_into_id or primary.merged_into_id:
-        raise ConflictError(_("These two records cannot be merged."), code="merge_invalid")
+    _check_mergeable(actor, primary, duplicate)
     values: dict[str, Any] = {
         "emails": _union(primary.emails, duplicate.emails),
         "phones": _union(primary.phones, duplicate.phones),
@@ -116,25 +118,9 @@ def merge_people(primary: Person, duplicate: Person, *, actor: Any, reason: str 
             _("Together they have more than %(count)d emails or phones; remove some first.") % {"count": MAX_CONTACTS},
             code="merge_too_many_contacts",
         )
-    for name in MERGE_FILL_FIELDS:
-        if not getattr(primary, name) and getattr(duplicate, name):
-            values[name] = getattr(duplicate, name)
-    changes = diff(_snapshot(primary, list(values)), values)
+    values |= _filled_from(primary, duplicate, MERGE_FILL_FIELDS)
     _move_children(duplicate, primary, actor=actor)
-    if changes:
-        _compare_and_set(primary, {name: values[name] for name in changes}, None)
-    changes["merged_from"] = (None, {"id": duplicate.pk, "label": str(duplicate)})
-    record(A.PERSON_MERGED, actor=actor, target=primary, changes=changes, reason=reason, subject_id=primary.pk)
-    _compare_and_set(duplicate, {"merged_into": primary, "archived_at": timezone.now()}, None)
-    away = {"merged_into": (None, {"id": primary.pk, "label": str(primary)})}
-    record(
-        A.PERSON_MERGED_AWAY,
-        actor=actor,
-        target=duplicate,
-        changes=away,
-        reason=reason,
-        subject_id=duplicate.pk,
-    )
+    _finish_merge(primary, duplicate, values, PERSON_MERGE, actor=actor, reason=reason)
     search.reindex([primary.pk, duplicate.pk])
     return primary
 
