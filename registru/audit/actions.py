@@ -35,6 +35,12 @@ class AuditAction(models.TextChoices):
     TEAM_UPDATED = "team.updated", _("changed the team")
     TOKEN_CREATED = "token.created", _("created an API token")
     TOKEN_REVOKED = "token.revoked", _("revoked an API token")
+    CONSENT_GRANTED = "consent.granted", _("recorded a consent")
+    CONSENT_WITHDRAWN = "consent.withdrawn", _("recorded a withdrawal of consent")
+    CONSENT_REFUSED = "consent.refused", _("recorded a refusal of consent")
+    CONSENT_EXPIRED = "consent.expired", _("recorded that a consent expired")
+    PURPOSE_SAVED = "purpose.saved", _("saved a purpose of processing")
+    NOTICE_PUBLISHED = "notice.published", _("published a notice version")
     # Reads that matter: who looked at or took away personal data.
     PERSON_VIEWED = "person.viewed", _("opened the person's record")
     HISTORY_VIEWED = "person.history_viewed", _("read the person's history")

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "registru.audit",
     "registru.vault",
     "registru.people",
+    "registru.consent",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
