@@ -40,6 +40,10 @@ class AuditAction(models.TextChoices):
     CONSENT_REFUSED = "consent.refused", _("recorded a refusal of consent")
     CONSENT_EXPIRED = "consent.expired", _("recorded that a consent expired")
     PURPOSE_SAVED = "purpose.saved", _("saved a purpose of processing")
+    MAIL_QUEUED = "mail.queued", _("queued a message")
+    MAIL_SENT = "mail.sent", _("sent a message")
+    MAIL_BLOCKED = "mail.blocked", _("held back a message (send gate)")
+    MAIL_FAILED = "mail.failed", _("could not deliver a message")
     NOTICE_PUBLISHED = "notice.published", _("published a notice version")
     # Reads that matter: who looked at or took away personal data.
     PERSON_VIEWED = "person.viewed", _("opened the person's record")

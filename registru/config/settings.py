@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "registru.vault",
     "registru.people",
     "registru.consent",
+    "registru.mail",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -239,16 +240,24 @@ TASKS = {
     }
 }
 
-# Mail is configured with MAILERS (Django 6.1); the EMAIL_* settings are deprecated.
+# Mail is configured with MAILERS (Django 6.1); the EMAIL_* settings are deprecated. Without an
+# SMTP host (outside production), messages go to a local mailbox shown on the Outbox page.
+SMTP_HOST = env_str("REGISTRU_SMTP_HOST", "localhost" if PRODUCTION else "")
+MAIL_TRANSPORT = "smtp" if SMTP_HOST else "mailbox"
 MAILERS = {
     "default": {
         "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
         "OPTIONS": {
-            "host": env_str("REGISTRU_SMTP_HOST", "localhost"),
+            "host": SMTP_HOST or "localhost",
             "port": env_int("REGISTRU_SMTP_PORT", 25),
+            "username": env_str("REGISTRU_SMTP_USER") or None,
+            "password": env_str("REGISTRU_SMTP_PASSWORD") or None,
+            "use_tls": env_bool("REGISTRU_SMTP_STARTTLS", default=False),
+            "timeout": 30,
         },
     }
 }
+MAIL_LEASE_SECONDS = env_int("REGISTRU_MAIL_LEASE_SECONDS", 120)
 DEFAULT_FROM_EMAIL = env_str("REGISTRU_FROM_EMAIL", "registru@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -16,10 +16,18 @@ from aiosmtpd.controller import Controller
 @dataclass
 class Inbox:
     messages: list[Message] = field(default_factory=list)
+    # Answer this many DATA commands with a temporary refusal before accepting again.
+    refuse_next: int = 0
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's hook name)
+        if self.refuse_next > 0:
+            self.refuse_next -= 1
+            return "451 4.3.0 Try again later"
         self.messages.append(message_from_bytes(envelope.content))
         return "250 OK"
+
+    def message_ids(self) -> list[str]:
+        return [str(message["Message-ID"]) for message in self.messages]
 
 
 def free_port() -> int:

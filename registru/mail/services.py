@@ -1,0 +1,194 @@
+"""Queueing and delivering mail through the outbox.
+
+Queueing is idempotent: the same key gives the same row (a retried task queues nothing twice).
+Delivery claims due rows with a lease (compare-and-set, so two workers never take the same row),
+asks the send gate, and records "sent" before the server may accept the message (see
+``mail.transport``); temporary failures are retried with exponential back-off, permanent ones
+recorded.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from registru.audit.actions import AuditAction as A
+from registru.audit.services import record
+from registru.core.actors import SystemActor
+from registru.core.context import service_scope
+from registru.core.services import service
+from registru.mail import gate
+from registru.mail.models import MessageKind, MessageStatus, OutboundMessage
+from registru.mail.transport import PermanentFailureError, TemporaryFailureError, Transport, transport
+from registru.people.models import Person
+
+
+def lease() -> timedelta:
+    """How long a worker holds a message before another may take it over (a crashed one's)."""
+    return timedelta(seconds=getattr(settings, "MAIL_LEASE_SECONDS", 120))
+
+
+MAX_ATTEMPTS = 8
+DELIVERY = SystemActor("mail delivery")
+
+
+def message_id_for(key: str) -> str:
+    """A stable Message-ID: the same message keeps it through every retry."""
+    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "registru.localhost"
+    return f"<{uuid.uuid5(uuid.NAMESPACE_URL, 'registru:' + key).hex}@{domain}>"
+
+
+@service
+def queue_message(
+    *,
+    actor: Any,
+    key: str,
+    person: Person | None,
+    recipient: str,
+    subject: str,
+    body: str,
+    kind: MessageKind,
+    purpose_code: str = "",
+    headers: dict[str, str] | None = None,
+    campaign_id: int | None = None,
+    invitation_id: int | None = None,
+) -> OutboundMessage:
+    """Put a message in the outbox, once per key: queueing the same key again changes nothing."""
+    existing = OutboundMessage.objects.filter(idempotency_key=key).first()
+    if existing is not None:
+        return existing
+    message = OutboundMessage.objects.create(
+        idempotency_key=key, message_id=message_id_for(key), kind=kind, purpose_code=purpose_code,
+        person=person, recipient=recipient, subject=subject, body_text=body, headers=headers or {},
+        next_attempt_at=timezone.now(), campaign_id=campaign_id, invitation_id=invitation_id,
+    )  # fmt: skip
+    if person is not None:
+        record(A.MAIL_QUEUED, actor=actor, target=message, subject_id=person.pk,
+               changes={"subject": (None, subject), "recipient": (None, recipient)})  # fmt: skip
+    return message
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    blocked: int = 0
+    deferred: int = 0
+    failed: int = 0
+    messages: list[int] = field(default_factory=list)
+
+
+def due(now: Any) -> Q:
+    waiting = Q(status__in=[MessageStatus.QUEUED, MessageStatus.DEFERRED], next_attempt_at__lte=now)
+    abandoned = Q(status=MessageStatus.SENDING, lease_until__lt=now)  # a worker died holding it
+    return waiting | abandoned
+
+
+def claim(limit: int) -> tuple[str, list[OutboundMessage]]:
+    """Take up to ``limit`` due messages for this worker (no two workers get the same one)."""
+    now = timezone.now()
+    owner = secrets.token_hex(8)
+    ids = list(OutboundMessage.objects.filter(due(now)).order_by("id").values_list("id", flat=True)[:limit])
+    with transaction.atomic(), service_scope():
+        OutboundMessage.objects.filter(due(now), pk__in=ids).update(
+            status=MessageStatus.SENDING, lease_until=now + lease(), lease_owner=owner, attempts=F("attempts") + 1
+        )
+    claimed = list(OutboundMessage.objects.filter(pk__in=ids, status=MessageStatus.SENDING, lease_owner=owner)
+                   .select_related("person").order_by("id"))  # fmt: skip
+    return owner, claimed
+
+
+def deliver_due(*, limit: int = 500, through: Transport | None = None) -> DeliveryReport:
+    """Deliver the due messages, a batch at a time, over one connection."""
+    report = DeliveryReport()
+    channel = through or transport()
+    try:
+        while True:
+            owner, batch = claim(limit)
+            if not batch:
+                break
+            for message in batch:
+                _deliver(message, owner, channel, report)
+    finally:
+        channel.close()
+    return report
+
+
+def _deliver(message: OutboundMessage, owner: str, channel: Transport, report: DeliveryReport) -> None:
+    verdict = gate.check(message)
+    if not verdict.allowed:
+        _finish(message, owner, MessageStatus.BLOCKED, verdict.reason, A.MAIL_BLOCKED)
+        report.blocked += 1
+        return
+    try:
+        channel.send(_email(message), commit=lambda: _finish(message, owner, MessageStatus.SENT, "", A.MAIL_SENT))
+    except TemporaryFailureError as exc:
+        _retry_or_fail(message, str(exc), report)
+        return
+    except PermanentFailureError as exc:
+        _correct(message, MessageStatus.FAILED, str(exc), A.MAIL_FAILED)
+        report.failed += 1
+        return
+    report.sent += 1
+    report.messages.append(message.pk)
+
+
+def _email(message: OutboundMessage) -> EmailMessage:
+    return EmailMessage(
+        subject=message.subject, body=message.body_text, from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[message.recipient], headers={"Message-ID": message.message_id, **message.headers},
+    )  # fmt: skip
+
+
+def _finish(message: OutboundMessage, owner: str, status: str, reason: str, action: A) -> None:
+    """Record the outcome, if this worker still holds the message."""
+    now = timezone.now()
+    with transaction.atomic(), service_scope():
+        changed = OutboundMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING, lease_owner=owner).update(
+            status=status,
+            sent_at=now if status == MessageStatus.SENT else None,
+            lease_until=None,
+            last_error=reason[:500],
+        )
+        if changed and message.person_id is not None:
+            record(action, actor=DELIVERY, target=message, subject_id=message.person_id,
+                   changes={"status": (MessageStatus.SENDING.value, status)}, reason=reason)  # fmt: skip
+    if not changed:
+        raise TemporaryFailureError("another worker took this message over")
+
+
+def _retry_or_fail(message: OutboundMessage, reason: str, report: DeliveryReport) -> None:
+    attempts = message.attempts
+    if attempts >= MAX_ATTEMPTS:
+        _correct(message, MessageStatus.FAILED, reason, A.MAIL_FAILED)
+        report.failed += 1
+        return
+    later = timezone.now() + timedelta(seconds=min(3600, 15 * 2 ** (attempts - 1)))
+    with transaction.atomic(), service_scope():
+        OutboundMessage.objects.filter(pk=message.pk).update(
+            status=MessageStatus.DEFERRED,
+            next_attempt_at=later,
+            lease_until=None,
+            last_error=reason[:500],
+            sent_at=None,
+        )
+    report.deferred += 1
+
+
+def _correct(message: OutboundMessage, status: str, reason: str, action: A) -> None:
+    """Record a failure, also over a "sent" recorded just before the server refused."""
+    with transaction.atomic(), service_scope():
+        OutboundMessage.objects.filter(pk=message.pk).update(
+            status=status, lease_until=None, last_error=reason[:500], sent_at=None
+        )
+        if message.person_id is not None:
+            record(action, actor=DELIVERY, target=message, subject_id=message.person_id,
+                   changes={"status": (None, status)}, reason=reason)  # fmt: skip
