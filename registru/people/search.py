@@ -9,13 +9,18 @@ Results come in list order, which the index does not know. A term with few match
 answered by taking every match from the index and sorting them; a term with many
 ("@gmail.com", "maria") by walking the list in its order and testing each row's document
 until the page is full, which stops early where matches are dense, while sorting 300,000
-matches would not. A count from the index, capped, chooses the way. Matches of a name
-prefix ("pop", "popescu ana") are all found in one range of the name order, so a list by
-name shows those first (``split_by_name``): a range scan, however common the name.
+matches would not. The index is asked for the first matches up to the point where the two
+ways cost the same: if it has fewer, they are the answer; if not, the list is walked (unless
+the list itself is narrow, an agent's accounts say, where a walk would mostly read rows the
+user may not see). Matches of a name prefix ("pop", "popescu ana") are all found in one
+range of the name order, so a list by name shows those first (``split_by_name``): a range
+scan, however common the name.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import re
 import string
 import unicodedata
@@ -33,14 +38,16 @@ MIN_TRIGRAM = 3
 MIN_CORRECTABLE = 4  # shorter words have too many one-letter neighbours to guess from
 MAX_TERMS = 6
 MAX_QUERY_LENGTH = 200
-# From this many matches on, walking the list and testing each row beats sorting every match.
-# Measured on a million people (docs/benchmarks.md): sorting costs 2-8 µs a match, walking
-# 3-6 µs a row, and a walk reads about 25 × people / matches rows to fill a page.
-MANY_MATCHES = 4000
+# Sorting costs every match once; a walk reads about 25 × people / matches rows to fill a page.
+# The two cost the same at sqrt(25 × people × ratio) matches, where ratio is what a row walked
+# costs over a match sorted, as measured on a million people (docs/benchmarks.md).
+WALK_COST_RATIO = {"sqlite": 1.4, "postgresql": 1.2}
+FEWEST_MANY = 200
 # The walk pays only where most rows of the list are visible; the share is estimated from a
 # sample of this many people.
 DENSE_SHARE = 0.5
 SHARE_SAMPLE = 200
+IDS_SQL = "WITH ids AS MATERIALIZED (SELECT unnest(%s::bigint[]) AS id) SELECT id FROM ids"
 WORD_RE = re.compile(r"[a-z0-9]{3,100}")
 MATCHES_SQL = (
     "WITH matches AS MATERIALIZED (SELECT person_id FROM people_personsearchdocument "
@@ -201,14 +208,21 @@ def filter_people(queryset: QuerySet[Person], query: str) -> QuerySet[Person]:
     if not long_terms:
         # One or two letters: a name prefix, answered by the sort_key index.
         return queryset.filter(_name_starts_with(terms))
-    found = first_matches(long_terms, MANY_MATCHES)
-    if len(found) < MANY_MATCHES:
-        return queryset.filter(pk__in=found)
-    if share_of_people(queryset) >= DENSE_SHARE:
-        return queryset.filter(_document_matches(long_terms))
+    return queryset.filter(_matching(queryset, long_terms))
+
+
+def _matching(queryset: QuerySet[Person], terms: list[str]) -> Q | Subquery:
+    """The condition for the people matching every term, in the way that costs least."""
+    people = Person.objects.aggregate(top=Max("pk"))["top"] or 0
+    many = max(FEWEST_MANY, round(math.sqrt(25 * WALK_COST_RATIO.get(connection.vendor, 1.0) * people)))
+    found = first_matches(terms, many)
+    if len(found) < many:
+        return _among(found)
+    if share_of_people(queryset, people) >= DENSE_SHARE:
+        return _document_matches(terms)
     # A narrow list (an agent's own accounts, one organization's people) would have the walk
     # read a hundred rows for every one it may show: collect the matches instead.
-    return queryset.filter(pk__in=RawSQL(*_matching_ids(long_terms)))  # noqa: S611
+    return Q(pk__in=RawSQL(*_matching_ids(terms)))  # noqa: S611
 
 
 def split_by_name(
@@ -252,12 +266,25 @@ def first_matches(terms: list[str], limit: int) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def share_of_people(queryset: QuerySet[Person]) -> float:
+def _among(ids: list[int]) -> Q:
+    """The people with these ids, as a subquery on both databases, for two reasons.
+
+    SQLite 3.40 (Debian 12's) answers ``id IN (1, 2, ...)`` ANDed with a cursor's ``sort_key < x
+    OR (sort_key = x AND id < y)`` wrongly: its multi-index OR plan returns the cursor's own row.
+    PostgreSQL, given the list itself, may walk the name index testing every row against it
+    (60 ms for 1,400 ids on a million people) rather than look up each id; behind a
+    MATERIALIZED CTE it looks them up.
+    """
+    if connection.vendor == "sqlite":
+        return Q(pk__in=RawSQL("SELECT value FROM json_each(%s)", [json.dumps(ids)]))
+    return Q(pk__in=RawSQL(IDS_SQL, [ids]))  # noqa: S611
+
+
+def share_of_people(queryset: QuerySet[Person], top_id: int) -> float:
     """Roughly which share of all people ``queryset`` lists, from a sample spread over ids."""
-    top = Person.objects.aggregate(top=Max("pk"))["top"] or 0
-    sample = list(range(1, top + 1, max(1, top // SHARE_SAMPLE)))
-    present = Person.objects.filter(pk__in=sample).count()
-    return queryset.filter(pk__in=sample).count() / present if present else 0.0
+    sample = _among(list(range(1, top_id + 1, max(1, top_id // SHARE_SAMPLE))))
+    present = Person.objects.filter(sample).count()
+    return queryset.filter(sample).count() / present if present else 0.0
 
 
 def _document_matches(terms: list[str]) -> Subquery:

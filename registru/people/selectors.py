@@ -25,7 +25,8 @@ PEOPLE_SORTS: dict[str, Sort] = {
     "updated": Sort("updated_at", descending=True),
 }
 # Cursors into the second part of a search listed by name (see ``_search_by_name``).
-OTHER_MATCHES = "name:others"
+OTHERS_SUFFIX = ":others"
+OTHER_MATCHES = "name" + OTHERS_SUFFIX
 ORGANIZATION_SORTS: dict[str, Sort] = {
     "name": Sort("sort_key"),
     "-name": Sort("sort_key", descending=True),
@@ -92,13 +93,43 @@ def list_people(
 
 
 def _people_page(user: Any, criteria: PeopleFilter, sort: str, cursor: str | None, limit: int) -> Page[Person]:
-    if criteria.query and sort == "name":
-        people = filter_people(user, replace(criteria, query="")).select_related("owner")
-        parts = search.split_by_name(people, criteria.query)
+    if not criteria.query:
+        people = filter_people(user, criteria).select_related("owner")
+        return _paginate(people, sort, cursor, limit)
+    # Owners come by a second query: with them joined, PostgreSQL may misjudge a name range
+    # as a few rows and sort all of it after the join, instead of reading a page in order.
+    unsearched = filter_people(user, replace(criteria, query="")).prefetch_related("owner")
+    if sort == "name":
+        parts = search.split_by_name(unsearched, criteria.query)
         if parts is not None:
             return _search_by_name(*parts, cursor, limit)
-    people = filter_people(user, criteria).select_related("owner")
-    return paginate(people, PEOPLE_SORTS[sort], sort, cursor, limit)
+    people = search.filter_people(unsearched, criteria.query)
+    return _paginate(people, sort, cursor, limit)
+
+
+def _paginate(people: QuerySet[Person], sort_name: str, cursor: str | None, limit: int) -> Page[Person]:
+    """``paginate``, with the cursor's position also given as a plain range on the sort column.
+
+    The keyset condition ``sort_key > x OR (sort_key = x AND id > y)`` is exact but PostgreSQL
+    cannot start an index scan from it, so a page 50,000 rows deep read those 50,000 rows
+    first (46 ms on 200,000 people); with ``sort_key >= x`` beside it the scan starts there.
+    """
+    sort = PEOPLE_SORTS[sort_name.removesuffix(OTHERS_SUFFIX)]
+    if cursor:
+        people = _from_cursor(people, sort, sort_name, cursor)
+    return paginate(people, sort, sort_name, cursor, limit)
+
+
+def _from_cursor(people: QuerySet[Person], sort: Sort, sort_name: str, cursor: str) -> QuerySet[Person]:
+    try:
+        pk, backwards = read_cursor(cursor, sort_name)
+    except InvalidCursorError:
+        return people  # paginate says so
+    anchor = people.filter(pk=pk).values_list(sort.field, flat=True).first()
+    if anchor is None:
+        return people
+    after = "gte" if sort.descending == backwards else "lte"
+    return people.filter(**{f"{sort.field}__{after}": anchor})
 
 
 # --- a search listed by name ---------------------------------------------------------------
@@ -115,7 +146,7 @@ def _search_by_name(
 ) -> Page[Person]:
     if cursor and _cursor_of_others(cursor) is not None:
         return _page_of_others(names, others(), cursor, limit)
-    page = paginate(names, PEOPLE_SORTS["name"], "name", cursor, limit)
+    page = _paginate(names, "name", cursor, limit)
     going_back = cursor is not None and read_cursor(cursor, "name")[1]
     if going_back or page.next_cursor:
         return page
@@ -137,7 +168,7 @@ def _continue_with_others(page: Page[Person], others: QuerySet[Person], cursor: 
         # Full, and the name matches end exactly here: the next page starts the others.
         following = make_cursor(page.items[-1].pk, "name") if others.exists() else None
         return Page(page.items, following, page.previous_cursor)
-    rest = paginate(others, PEOPLE_SORTS["name"], OTHER_MATCHES, None, room)
+    rest = _paginate(others, OTHER_MATCHES, None, room)
     previous = page.previous_cursor
     if cursor and not page.items and rest.items:
         # This page starts with the others: going back leads to the end of the name matches.
@@ -146,7 +177,7 @@ def _continue_with_others(page: Page[Person], others: QuerySet[Person], cursor: 
 
 
 def _page_of_others(names: QuerySet[Person], others: QuerySet[Person], cursor: str, limit: int) -> Page[Person]:
-    page = paginate(others, PEOPLE_SORTS["name"], OTHER_MATCHES, cursor, limit)
+    page = _paginate(others, OTHER_MATCHES, cursor, limit)
     if not _cursor_of_others(cursor) or page.previous_cursor:
         return page
     # Going back, the others begin on this page: what comes before is the end of the names.
