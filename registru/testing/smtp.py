@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
-from typing import Any
+from typing import Any, Literal
 
 from aiosmtpd.controller import Controller
+
+# Where the server can hold a client still: before the message's DATA begins (the sender has
+# recorded nothing yet), or after it accepted the message but before it answers (the sender has
+# recorded it as sent and is waiting for the reply).
+HoldPoint = Literal["before-data", "before-reply"]
 
 
 @dataclass
@@ -18,13 +25,33 @@ class Inbox:
     messages: list[Message] = field(default_factory=list)
     # Answer this many DATA commands with a temporary refusal before accepting again.
     refuse_next: int = 0
+    # Hold the client still when this many messages have been accepted (see HoldPoint).
+    hold_after: int | None = None
+    hold_point: HoldPoint = "before-reply"
+    holding: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's hook name)
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:  # noqa: N802 (aiosmtpd's hook name)
+        if self.hold_point == "before-data":
+            await self._hold()
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         if self.refuse_next > 0:
             self.refuse_next -= 1
             return "451 4.3.0 Try again later"
         self.messages.append(message_from_bytes(envelope.content))
+        if self.hold_point == "before-reply":
+            await self._hold()
         return "250 OK"
+
+    async def _hold(self) -> None:
+        if self.hold_after is None or len(self.messages) != self.hold_after or self.holding.is_set():
+            return
+        self.holding.set()
+        while not self.release.is_set():
+            await asyncio.sleep(0.01)
 
     def message_ids(self) -> list[str]:
         return [str(message["Message-ID"]) for message in self.messages]
@@ -45,4 +72,5 @@ def smtp_server() -> Iterator[tuple[Inbox, int]]:
     try:
         yield inbox, port
     finally:
+        inbox.release.set()
         controller.stop()
