@@ -34,6 +34,10 @@ class Capability(StrEnum):
     MANAGE_USERS = "manage_users"
     USE_API = "use_api"
     ERASE_PEOPLE = "erase_people"
+    RUN_CAMPAIGNS = "run_campaigns"  # consent campaigns and marketing mailings (counts, never names)
+    MANAGE_PURPOSES = "manage_purposes"  # purposes of processing and their notices
+    READ_OUTBOX = "read_outbox"  # the outgoing mail and, outside production, the local mailbox
+    EXPORT_CONSENT_PROOF = "export_consent_proof"  # a person's consent proof bundle
 
 
 ROLE_SCOPE: dict[str, RecordScope] = {
@@ -52,6 +56,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             Capability.ASSIGN_ANY_OWNER,
             Capability.MANAGE_USERS,
             Capability.USE_API,
+            Capability.READ_OUTBOX,
         }
     ),
     Role.DPO: frozenset(
@@ -61,10 +66,20 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             Capability.READ_AUDIT_TRAIL,
             Capability.USE_API,
             Capability.ERASE_PEOPLE,
+            Capability.MANAGE_PURPOSES,
+            Capability.EXPORT_CONSENT_PROOF,
         }
     ),
-    Role.MANAGER: frozenset({Capability.BROWSE_RECORDS, Capability.ASSIGN_TEAM_OWNER, Capability.USE_API}),
+    Role.MANAGER: frozenset(
+        {
+            Capability.BROWSE_RECORDS,
+            Capability.ASSIGN_TEAM_OWNER,
+            Capability.USE_API,
+            Capability.RUN_CAMPAIGNS,
+            Capability.EXPORT_CONSENT_PROOF,
+        }
+    ),
     Role.AGENT: frozenset({Capability.BROWSE_RECORDS, Capability.USE_API}),
-    Role.MARKETING: frozenset({Capability.USE_API}),
+    Role.MARKETING: frozenset({Capability.USE_API, Capability.RUN_CAMPAIGNS}),
     Role.AUDITOR: frozenset({Capability.READ_AUDIT_TRAIL}),
 }

@@ -12,7 +12,13 @@ from registru.audit.presenters import CHANNEL_LABELS
 from registru.audit.selectors import TrailFilter
 from registru.core.pii import classification, personal_data_models
 
-READ_ACTIONS = (AuditAction.PERSON_VIEWED, AuditAction.HISTORY_VIEWED, AuditAction.TRAIL_EXPORTED)
+READ_ACTIONS = (
+    AuditAction.PERSON_VIEWED,
+    AuditAction.HISTORY_VIEWED,
+    AuditAction.TRAIL_EXPORTED,
+    AuditAction.CONSENT_PROOF_EXPORTED,
+    AuditAction.MAIL_READ,
+)
 
 
 def field_choices() -> list[tuple[str, str]]:

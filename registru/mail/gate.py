@@ -49,7 +49,13 @@ def _invitation(message: OutboundMessage) -> Verdict:
     assert person is not None
     if person.lawful_basis not in INVITATION_BASES:
         return Verdict(allowed=False, reason="no lawful basis to contact them about consent")
-    said_no = Consent.objects.filter(
-        person=person, purpose__code=message.purpose_code, state__in=[ConsentState.REFUSED, ConsentState.WITHDRAWN]
-    ).exists()
-    return Verdict(allowed=not said_no, reason="they refused or withdrew this purpose" if said_no else "")
+    # An invitation may ask several purposes (their codes, space-separated): it goes if one of
+    # them is still open to asking.
+    asked = set(message.purpose_code.split())
+    said_no = set(
+        Consent.objects.filter(
+            person=person, purpose__code__in=asked, state__in=[ConsentState.REFUSED, ConsentState.WITHDRAWN]
+        ).values_list("purpose__code", flat=True)
+    )
+    allowed = bool(asked - said_no)
+    return Verdict(allowed=allowed, reason="" if allowed else "they refused or withdrew every purpose asked")

@@ -28,6 +28,7 @@ class MessageStatus(models.TextChoices):
     DEFERRED = "deferred", _("deferred (will retry)")
     FAILED = "failed", _("failed")
     BLOCKED = "blocked", _("blocked by the send gate")
+    HELD = "held", _("held (campaign paused)")
 
 
 class OutboundMessage(GuardedModel):
@@ -52,12 +53,14 @@ class OutboundMessage(GuardedModel):
     sent_at = models.DateTimeField(null=True, blank=True)
     campaign_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     invitation_id = models.BigIntegerField(null=True, blank=True)
+    mailing_id = models.BigIntegerField(null=True, blank=True, db_index=True)
 
     PII: ClassVar[dict[str, PIIClass]] = {
         "id": N, "idempotency_key": N, "message_id": N, "kind": N, "purpose_code": N, "person": N,
         "recipient": PIIClass.CONTACT, "subject": PIIClass.SENSITIVE, "body_text": PIIClass.SENSITIVE,
         "headers": N, "status": N, "attempts": N, "next_attempt_at": N, "lease_until": N,
         "lease_owner": N, "last_error": N, "created_at": N, "sent_at": N, "campaign_id": N, "invitation_id": N,
+        "mailing_id": N,
     }  # fmt: skip
 
     class Meta:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -22,12 +23,13 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from registru.audit.actions import AuditAction as A
-from registru.audit.services import record
+from registru.audit.services import Draft, record, record_many
 from registru.core.actors import SystemActor
 from registru.core.context import service_scope
 from registru.core.services import service
 from registru.mail import gate
 from registru.mail.models import MessageKind, MessageStatus, OutboundMessage
+from registru.mail.signals import message_finished
 from registru.mail.transport import PermanentFailureError, TemporaryFailureError, Transport, transport
 from registru.people.models import Person
 
@@ -47,34 +49,63 @@ def message_id_for(key: str) -> str:
     return f"<{uuid.uuid5(uuid.NAMESPACE_URL, 'registru:' + key).hex}@{domain}>"
 
 
+@dataclass(frozen=True)
+class Letter:
+    """A message to be queued; ``key`` makes queueing it idempotent."""
+
+    key: str
+    person: Person | None
+    recipient: str
+    subject: str
+    body: str
+    kind: MessageKind
+    purpose_code: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    campaign_id: int | None = None
+    invitation_id: int | None = None
+    mailing_id: int | None = None
+
+    def row(self, now: datetime, status: MessageStatus) -> OutboundMessage:
+        return OutboundMessage(
+            idempotency_key=self.key, message_id=message_id_for(self.key), kind=self.kind,
+            purpose_code=self.purpose_code, person=self.person, recipient=self.recipient,
+            subject=self.subject, body_text=self.body, headers=self.headers, status=status,
+            next_attempt_at=now, campaign_id=self.campaign_id, invitation_id=self.invitation_id,
+            mailing_id=self.mailing_id,
+        )  # fmt: skip
+
+
 @service
-def queue_message(
-    *,
-    actor: Any,
-    key: str,
-    person: Person | None,
-    recipient: str,
-    subject: str,
-    body: str,
-    kind: MessageKind,
-    purpose_code: str = "",
-    headers: dict[str, str] | None = None,
-    campaign_id: int | None = None,
-    invitation_id: int | None = None,
-) -> OutboundMessage:
+def queue_message(*, actor: Any, **letter: Any) -> OutboundMessage:
     """Put a message in the outbox, once per key: queueing the same key again changes nothing."""
-    existing = OutboundMessage.objects.filter(idempotency_key=key).first()
-    if existing is not None:
-        return existing
-    message = OutboundMessage.objects.create(
-        idempotency_key=key, message_id=message_id_for(key), kind=kind, purpose_code=purpose_code,
-        person=person, recipient=recipient, subject=subject, body_text=body, headers=headers or {},
-        next_attempt_at=timezone.now(), campaign_id=campaign_id, invitation_id=invitation_id,
-    )  # fmt: skip
-    if person is not None:
-        record(A.MAIL_QUEUED, actor=actor, target=message, subject_id=person.pk,
-               changes={"subject": (None, subject), "recipient": (None, recipient)})  # fmt: skip
-    return message
+    return queue_letters([Letter(**letter)], actor=actor)[0]
+
+
+@service
+def queue_letters(
+    letters: Sequence[Letter], *, actor: Any, status: MessageStatus = MessageStatus.QUEUED
+) -> list[OutboundMessage]:
+    """Queue many messages at once (one insert, one audit write); keys already queued are kept
+    as they are. Returns the rows in the order of ``letters``."""
+    keys = [letter.key for letter in letters]
+    existing = {row.idempotency_key: row for row in OutboundMessage.objects.filter(idempotency_key__in=keys)}
+    now = timezone.now()
+    fresh = [letter.row(now, status) for letter in letters if letter.key not in existing]
+    created = OutboundMessage.objects.bulk_create(fresh, batch_size=500)
+    drafts = [
+        Draft(
+            A.MAIL_QUEUED,
+            message,
+            {"subject": (None, message.subject), "recipient": (None, message.recipient)},
+            subject_id=message.person_id,
+        )
+        for message in created
+        if message.person_id is not None
+    ]
+    if drafts:
+        record_many(drafts, actor=actor)
+    by_key = existing | {message.idempotency_key: message for message in created}
+    return [by_key[key] for key in keys]
 
 
 @dataclass
@@ -161,6 +192,8 @@ def _finish(message: OutboundMessage, owner: str, status: str, reason: str, acti
         if changed and message.person_id is not None:
             record(action, actor=DELIVERY, target=message, subject_id=message.person_id,
                    changes={"status": (MessageStatus.SENDING.value, status)}, reason=reason)  # fmt: skip
+        if changed:
+            message_finished.send(OutboundMessage, message=message, status=status)
     if not changed:
         raise TemporaryFailureError("another worker took this message over")
 
@@ -192,3 +225,4 @@ def _correct(message: OutboundMessage, status: str, reason: str, action: A) -> N
         if message.person_id is not None:
             record(action, actor=DELIVERY, target=message, subject_id=message.person_id,
                    changes={"status": (None, status)}, reason=reason)  # fmt: skip
+        message_finished.send(OutboundMessage, message=message, status=status)

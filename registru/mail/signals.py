@@ -1,0 +1,9 @@
+"""What the outbox tells the rest of Registru: a message reached its outcome (sent, failed,
+held back by the gate). Campaigns listen to move their invitations along."""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+# Sent inside the transaction that records the outcome, with ``message`` and ``status``.
+message_finished = Signal()
