@@ -3,6 +3,7 @@ evidence, an update of the current state, and an audit event, in one transaction
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,7 +18,7 @@ from registru.consent.choices import ConsentKind, ConsentMethod, ConsentState, C
 from registru.consent.models import Consent, ConsentEvent, Notice, Purpose
 from registru.core.actors import SystemActor, actor_identity
 from registru.core.services import service
-from registru.people.choices import PersonStatus
+from registru.people.choices import LawfulBasis, PersonStatus
 from registru.people.models import Person
 from registru.vault import services as vault
 
@@ -158,3 +159,109 @@ def publish_notice(purpose: Purpose, language: str, text: str, *, actor: Any) ->
     )  # fmt: skip
     record(A.NOTICE_PUBLISHED, actor=actor, target=notice, changes={"version": (None, notice.version)})
     return notice
+
+
+# Purposes ----------------------------------------------------------------------------------
+
+CODE_PATTERN = re.compile(r"[a-z0-9_-]{1,50}")
+PURPOSE_FIELDS = (
+    "name_ro", "name_en", "lawful_basis", "channels", "validity_days", "retention_days", "is_marketing", "active",
+)  # fmt: skip
+
+
+def _purpose_errors(purpose: Purpose | None, values: dict[str, Any]) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    code = values.get("code")
+    if purpose is None and not code:
+        errors["code"] = [_("Give the purpose a code.")]
+    elif purpose is None and not CODE_PATTERN.fullmatch(str(code)):
+        errors["code"] = [_("Use up to 50 lowercase letters, digits, hyphens or underscores.")]
+    elif purpose is None and Purpose.objects.filter(code=code).exists():
+        errors["code"] = [_("Another purpose already has this code.")]
+    elif purpose is not None and code not in (None, purpose.code):
+        errors["code"] = [_("The code of a purpose never changes: consents and links refer to it.")]
+    for name in ("name_ro", "name_en"):
+        if name in values and not str(values[name] or "").strip():
+            errors[name] = [_("This field is required.")]
+    if "lawful_basis" in values and values["lawful_basis"] not in LawfulBasis.values:
+        errors["lawful_basis"] = [_("Choose a lawful basis from the list.")]
+    channels = values.get("channels", purpose.channels if purpose else [])
+    if not channels or not set(channels) <= set(ContactChannel.values):
+        errors["channels"] = [_("Choose at least one channel from the list.")]
+    for name in ("validity_days", "retention_days"):
+        if values.get(name) is not None and values[name] < 1:
+            errors[name] = [_("Must be at least 1.")]
+    return errors
+
+
+@service
+def save_purpose(purpose: Purpose | None, values: dict[str, Any], *, actor: Any) -> Purpose:
+    """Create a purpose of processing (``purpose`` None) or change one. The code is given once
+    and never changes: the ledger, campaigns and public links name purposes by it."""
+    errors = _purpose_errors(purpose, values)
+    if errors:
+        raise ValidationError(errors)
+    wanted = {name: values[name] for name in PURPOSE_FIELDS if name in values}
+    if "channels" in wanted:
+        wanted["channels"] = [channel for channel in ContactChannel.values if channel in wanted["channels"]]
+    if purpose is None:
+        purpose = Purpose.objects.create(code=values["code"], **wanted)
+        changes: dict[str, tuple[Any, Any]] = {"code": (None, purpose.code)}
+        changes |= {name: (None, value) for name, value in wanted.items()}
+    else:
+        changes = {name: (getattr(purpose, name), value) for name, value in wanted.items()}
+        changes = {name: pair for name, pair in changes.items() if pair[0] != pair[1]}
+        if not changes:
+            return purpose
+        for name, (_old, new) in changes.items():
+            setattr(purpose, name, new)
+        purpose.save(update_fields=list(changes))
+    record(A.PURPOSE_SAVED, actor=actor, target=purpose, changes=changes)
+    return purpose
+
+
+# Consents staff collected themselves -------------------------------------------------------
+
+STAFF_METHODS = (ConsentMethod.PAPER_FORM, ConsentMethod.VERBAL, ConsentMethod.IMPORTED)
+STAFF_KINDS = (ConsentKind.GRANTED, ConsentKind.WITHDRAWN, ConsentKind.REFUSED)
+
+
+def _staff_errors(purpose: Purpose, kind: str, method: str, attestation: str) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if method not in STAFF_METHODS:
+        errors["method"] = [_("Staff record consents given on paper, verbally, or imported.")]
+    if kind not in STAFF_KINDS:
+        errors["kind"] = [_("Choose granted, withdrawn or refused.")]
+    if method == ConsentMethod.PAPER_FORM and not attestation.strip():
+        errors["attestation"] = [_("Give the reference of the scanned form.")]
+    if method == ConsentMethod.IMPORTED and not attestation.strip():
+        errors["attestation"] = [_("Say where the imported consents come from.")]
+    if kind == ConsentKind.GRANTED and not purpose.active:
+        errors["purpose"] = [_("This purpose is no longer in use: it cannot be granted.")]
+    return errors
+
+
+@service
+def record_collected_consent(
+    person: Person,
+    purpose: Purpose,
+    channel: str,
+    kind: str,
+    *,
+    actor: Any,
+    method: str,
+    notice: Notice | None = None,
+    attestation: str = "",
+    note: str = "",
+) -> ConsentEvent:
+    """A consent, withdrawal or refusal that staff collected themselves: on a paper form (the
+    scan's reference attests it), verbally (the ledger names who recorded it), or imported from
+    elsewhere (with an attestation of its origin). A withdrawal refers to no notice."""
+    errors = _staff_errors(purpose, kind, method, attestation)
+    if errors:
+        raise ValidationError(errors)
+    evidence = Evidence(attestation=attestation.strip(), note=note.strip())
+    return record_consent(
+        person, purpose, channel, ConsentKind(kind), actor=actor, method=ConsentMethod(method),
+        notice=None if kind == ConsentKind.WITHDRAWN else notice, evidence=evidence,
+    )  # fmt: skip
