@@ -138,3 +138,23 @@ def chromium_path() -> str | None:
     if shutil.which("chromium"):
         return shutil.which("chromium")
     return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+
+
+@pytest.fixture
+def purposes(db: Any) -> dict[str, Any]:
+    """Three purposes (newsletter, offers by email or SMS, events), each with RO and EN notices."""
+    from registru.testing.consent import make_purposes
+
+    return make_purposes()
+
+
+@pytest.fixture
+def smtp_inbox(settings: Any) -> Iterator[Any]:
+    """A real SMTP server on loopback, and Registru's mail configured to deliver to it."""
+    from registru.testing.smtp import smtp_server
+
+    with smtp_server() as (inbox, port):
+        settings.MAIL_TRANSPORT = "smtp"
+        settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                                        "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 5}}}  # fmt: skip
+        yield inbox

@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "registru.people",
     "registru.consent",
     "registru.mail",
+    "registru.campaigns",
+    "registru.portal",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -99,6 +101,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "registru.core.context_processors.capabilities",
+                "registru.core.context_processors.organization",
             ],
         },
     },
@@ -258,6 +261,9 @@ MAILERS = {
     }
 }
 MAIL_LEASE_SECONDS = env_int("REGISTRU_MAIL_LEASE_SECONDS", 120)
+# The address people's links point to (consent, preferences, unsubscribe): the public URL.
+PUBLIC_URL = env_str("REGISTRU_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+ORGANIZATION_NAME = env_str("REGISTRU_ORGANIZATION_NAME", "Registru Demo SRL")
 DEFAULT_FROM_EMAIL = env_str("REGISTRU_FROM_EMAIL", "registru@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -19,6 +19,10 @@ urlpatterns = [
     path("organizations/", include("registru.people.org_urls")),
     path("account/", include("registru.accounts.urls")),
     path("audit/", include("registru.audit.urls")),
+    path("campaigns/", include("registru.campaigns.urls")),
+    path("outbox/", include("registru.mail.urls")),
+    path("consent/", include("registru.consent.urls")),
+    path("p/", include("registru.portal.urls")),
 ]
 
 handler404 = "registru.core.views.not_found"

@@ -21,6 +21,19 @@ class SystemActor:
         return False
 
 
+@dataclass(frozen=True, slots=True)
+class SubjectActor:
+    """The person the data is about, acting on it themselves through the public pages (their
+    consent, their preferences). The trail names them by role only: the event's subject says who."""
+
+    label: str = "data subject"
+    pk: None = None
+
+    @property
+    def is_authenticated(self) -> bool:
+        return False
+
+
 class _Labelled(Protocol):
     pk: int | None
 
@@ -28,7 +41,7 @@ class _Labelled(Protocol):
     def label(self) -> str: ...
 
 
-type Actor = User | SystemActor
+type Actor = User | SystemActor | SubjectActor
 
 
 def actor_identity(actor: _Labelled) -> tuple[int | None, str]:

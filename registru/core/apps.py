@@ -18,9 +18,10 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from django.urls import register_converter
 
-        from registru.core.converters import IdConverter
+        from registru.core.converters import IdConverter, TokenConverter
 
         register_converter(IdConverter, "id")  # used by every URL with a record id
+        register_converter(TokenConverter, "token")  # the public links' signed tokens
         # Registers the hooks that give every task its audit context, in every process
         # that may run tasks (a worker, or the web process in immediate mode).
         from registru.core import dbguard, tasks  # noqa: F401  (signal receivers, task hooks)

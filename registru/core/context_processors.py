@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
 
 from registru.accounts.roles import Capability
@@ -17,4 +18,12 @@ def capabilities(request: HttpRequest) -> dict[str, Any]:
         "may_browse_records": user.can(Capability.BROWSE_RECORDS),
         "may_read_trail": user.can(Capability.READ_AUDIT_TRAIL),
         "may_erase": user.can(Capability.ERASE_PEOPLE),
+        "may_run_campaigns": user.can(Capability.RUN_CAMPAIGNS),
+        "may_manage_purposes": user.can(Capability.MANAGE_PURPOSES),
+        "may_read_outbox": user.can(Capability.READ_OUTBOX),
     }
+
+
+def organization(request: HttpRequest) -> dict[str, Any]:
+    """The name people see on the public pages and in messages: who is asking."""
+    return {"organization_name": settings.ORGANIZATION_NAME}

@@ -15,3 +15,16 @@ class IdConverter:
 
     def to_url(self, value: int) -> str:
         return str(value)
+
+
+class TokenConverter:
+    """An opaque signed token (django.core.signing: base64url and ``:``), the only text a public
+    URL carries. It holds ids and nonces, never personal data (see portal.tokens)."""
+
+    regex = "[A-Za-z0-9_=:-]{1,600}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value

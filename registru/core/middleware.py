@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from registru.core.context import Channel, audit_context, new_request_id
 
 API_PREFIX = "/api/"
+PORTAL_PREFIX = "/p/"  # the public pages people reach from their email (no login)
 
 
 class RequestContextMiddleware:
@@ -25,7 +26,13 @@ class RequestContextMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = new_request_id()
         request.request_id = request_id  # type: ignore[attr-defined]
-        channel = Channel.API if request.path.startswith(API_PREFIX) else Channel.UI
+        channel = (
+            Channel.API
+            if request.path.startswith(API_PREFIX)
+            else Channel.PORTAL
+            if request.path.startswith(PORTAL_PREFIX)
+            else Channel.UI
+        )
         with audit_context(channel, request_id):
             response = self.get_response(request)
         response["X-Request-ID"] = request_id

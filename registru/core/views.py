@@ -28,6 +28,8 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect("people:list")
     if user.can(Capability.READ_AUDIT_TRAIL):  # type: ignore[union-attr]
         return redirect("audit:trail")
+    if user.can(Capability.RUN_CAMPAIGNS):  # type: ignore[union-attr]
+        return redirect("campaigns:list")
     return redirect("accounts:account")
 
 

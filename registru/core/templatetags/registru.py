@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import phonenumbers
 from django import template
 
@@ -18,3 +20,15 @@ def phone(value: str) -> str:
     except phonenumbers.NumberParseException:
         return value
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+@register.filter
+def get_item(mapping: Any, key: Any) -> Any:
+    """``mapping|get_item:key``: a dictionary's value for a key held in a variable."""
+    return mapping.get(key) if hasattr(mapping, "get") else None
+
+
+@register.filter
+def split(value: str) -> list[str]:
+    """``"a b c"|split``: a list written inline in a template."""
+    return value.split()

@@ -34,3 +34,11 @@ document.addEventListener("change", (event) => {
     window.htmx.trigger(field.form, "submit");
   }
 });
+
+document.addEventListener("change", (event) => {
+  // Plain GET filters (no htmx) submit themselves when a choice changes.
+  const field = event.target.closest("[data-submit-on-change]");
+  if (field && field.form) {
+    field.form.requestSubmit();
+  }
+});

@@ -1,0 +1,81 @@
+"""The links people receive by email, and reading them back.
+
+Each link carries a signed token (see ``portal.tokens``) with a nonce derived from the secret
+key and what the link opens, so that the database holds no usable link: only the nonce's hash
+for invitations. Links are absolute, on ``PUBLIC_URL``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import timedelta
+
+from django.conf import settings
+from django.urls import reverse
+
+from registru.portal.tokens import Opened, TokenError, TokenUse, make, nonce_digest, read
+
+# Links in marketing messages stay usable as long as old newsletters sit in inboxes.
+PREFERENCES_VALID = timedelta(days=400)
+
+
+def derived_nonce(use: TokenUse, *parts: object) -> str:
+    material = ":".join(str(part) for part in (use, *parts)).encode()
+    return hmac.new(settings.SECRET_KEY.encode(), b"registru.portal.nonce:" + material, hashlib.sha256).hexdigest()[:32]
+
+
+def absolute(path: str) -> str:
+    return f"{settings.PUBLIC_URL}{path}"
+
+
+# Invitations -------------------------------------------------------------------------------
+
+
+def invitation_nonce(campaign_id: int, person_id: int) -> str:
+    return derived_nonce(TokenUse.INVITATION, campaign_id, person_id)
+
+
+def invitation_binding(person_id: int, campaign_id: int, notices: dict[str, int]) -> str:
+    """What an invitation token is bound to: the person, the campaign, the notice versions."""
+    versions = ",".join(f"{code}={notice}" for code, notice in sorted(notices.items()))
+    return f"{person_id}:{campaign_id}:{versions}"
+
+
+def invitation_digest(campaign_id: int, person_id: int) -> str:
+    return nonce_digest(invitation_nonce(campaign_id, person_id))
+
+
+def invitation_url(invitation_id: int, person_id: int, campaign_id: int, notices: dict[str, int]) -> str:
+    token = make(
+        TokenUse.INVITATION, invitation_id, invitation_nonce(campaign_id, person_id),
+        invitation_binding(person_id, campaign_id, notices),
+    )  # fmt: skip
+    return absolute(reverse("portal:invitation", args=[token]))
+
+
+def read_invitation(token: str, valid_for: timedelta) -> Opened:
+    return read(TokenUse.INVITATION, token, valid_for)
+
+
+# The preference centre and one-click unsubscribe -----------------------------------------------
+
+
+def preferences_url(person_id: int) -> str:
+    token = make(TokenUse.PREFERENCES, person_id, derived_nonce(TokenUse.PREFERENCES, person_id))
+    return absolute(reverse("portal:preferences", args=[token]))
+
+
+def unsubscribe_url(person_id: int, purpose_code: str) -> str:
+    nonce = derived_nonce(TokenUse.UNSUBSCRIBE, person_id, purpose_code)
+    token = make(TokenUse.UNSUBSCRIBE, person_id, nonce, purpose_code)
+    return absolute(reverse("portal:unsubscribe", args=[token]))
+
+
+def read_person_link(use: TokenUse, token: str) -> Opened:
+    """Read a preference or unsubscribe token; its nonce must be the one derived for it."""
+    opened = read(use, token, PREFERENCES_VALID)
+    parts: tuple[object, ...] = (opened.record_id, opened.extra) if use == TokenUse.UNSUBSCRIBE else (opened.record_id,)
+    if not hmac.compare_digest(opened.nonce, derived_nonce(use, *parts)):
+        raise TokenError("tampered")
+    return opened

@@ -1,0 +1,14 @@
+"""The public pages (``/p/``): reached from links in email, no login."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from registru.portal import views
+
+app_name = "portal"
+urlpatterns = [
+    path("i/<token:token>/", views.invitation, name="invitation"),
+    path("preferences/<token:token>/", views.preference_centre, name="preferences"),
+    path("u/<token:token>/", views.unsubscribe, name="unsubscribe"),
+]

@@ -1,0 +1,180 @@
+"""The public pages people reach from their email: no login, a signed token in the URL.
+
+A bad link (tampered, expired, another person's, already used, closed) gets a page that says so
+in plain words, with a 4xx status, and changes nothing.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from axes.helpers import get_client_ip_address
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone, translation
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from registru.campaigns.models import OPEN_INVITATIONS, Invitation, InvitationStatus
+from registru.campaigns.services import AlreadyAnsweredError, answer_invitation, mark_opened, questions
+from registru.consent.services import Evidence
+from registru.core.actors import SubjectActor
+from registru.people.choices import PersonStatus
+from registru.people.models import Person
+from registru.portal import links, preferences
+from registru.portal.tokens import TokenError, TokenUse, nonce_digest
+
+SUBJECT = SubjectActor()
+# Invitations close at their own ``expires_at``; the token's age is only a backstop.
+INVITATION_TOKEN_AGE = links.PREFERENCES_VALID
+
+
+def problem(request: HttpRequest, reason: str, status: int = 400, language: str | None = None) -> HttpResponse:
+    """The page for a link that cannot be used, saying why (nothing was changed)."""
+    with translation.override(language or translation.get_language()):
+        return render(request, "portal/problem.html", {"reason": reason}, status=status)
+
+
+def evidence_of(request: HttpRequest) -> Evidence:
+    return Evidence(ip=get_client_ip_address(request) or "", user_agent=request.META.get("HTTP_USER_AGENT", "")[:400])
+
+
+# Invitations -------------------------------------------------------------------------------
+
+
+def _open_invitation(token: str) -> Invitation | str:
+    """The invitation a token opens, or why it opens none."""
+    try:
+        opened = links.read_invitation(token, INVITATION_TOKEN_AGE)
+    except TokenError as error:
+        return error.reason
+    invitation = Invitation.objects.select_related("campaign", "person").filter(pk=opened.record_id).first()
+    if invitation is None or not hmac.compare_digest(nonce_digest(opened.nonce), invitation.nonce_digest):
+        return "tampered"
+    binding = links.invitation_binding(invitation.person_id, invitation.campaign_id, invitation.notices)
+    if not hmac.compare_digest(opened.extra, binding):
+        return "tampered"
+    return invitation
+
+
+def _closed_reason(invitation: Invitation) -> str:
+    if invitation.status == InvitationStatus.ANSWERED:
+        return "answered"
+    person = invitation.person
+    if person.status != PersonStatus.ACTIVE or person.archived_at is not None:
+        return "closed"
+    if invitation.status == InvitationStatus.EXPIRED or (
+        invitation.expires_at is not None and invitation.expires_at <= timezone.now()
+    ):
+        return "expired"
+    if invitation.status not in OPEN_INVITATIONS:
+        return "closed"
+    return ""
+
+
+@require_http_methods(["GET", "POST"])
+def invitation(request: HttpRequest, token: str) -> HttpResponse:
+    found = _open_invitation(token)
+    if isinstance(found, str):
+        return problem(request, found, status=410 if found == "expired" else 400)
+    closed = _closed_reason(found)
+    if closed:
+        return _closed(request, found, closed)
+    with translation.override(found.language):
+        asked = questions(found)
+        if request.method == "POST":
+            return _answer(request, found, asked)
+        mark_opened(found, actor=SUBJECT)
+        return render(request, "portal/invitation.html", _invitation_context(found, asked))
+
+
+def _invitation_context(found: Invitation, asked: list, errors: str = "") -> dict:
+    by_purpose: dict[str, dict] = {}
+    for question in asked:
+        entry = by_purpose.setdefault(
+            question.purpose.code,
+            {"purpose": question.purpose, "name": question.purpose.name(found.language), "notice": question.notice,
+             "questions": []},
+        )  # fmt: skip
+        entry["questions"].append(question)
+    return {"invitation": found, "purposes": list(by_purpose.values()), "errors": errors}
+
+
+def _answer(request: HttpRequest, found: Invitation, asked: list) -> HttpResponse:
+    allowed = {question.field for question in asked}
+    chosen = set(request.POST.getlist("choice"))
+    if not chosen <= allowed:
+        return problem(request, "tampered", language=found.language)
+    try:
+        answer_invitation(found, chosen, actor=SUBJECT, evidence=evidence_of(request))
+    except AlreadyAnsweredError:
+        return _closed(request, found, "answered")
+    granted = [question for question in asked if question.field in chosen]
+    return render(
+        request, "portal/answered.html",
+        {"granted": granted, "preferences_url": links.preferences_url(found.person_id), "language": found.language},
+    )  # fmt: skip
+
+
+def _closed(request: HttpRequest, found: Invitation, reason: str) -> HttpResponse:
+    with translation.override(found.language):
+        context = {"reason": reason}
+        if reason == "answered":
+            context["preferences_url"] = links.preferences_url(found.person_id)
+        return render(request, "portal/problem.html", context, status=410 if reason == "expired" else 409)
+
+
+# The preference centre ---------------------------------------------------------------------
+
+
+def _person_for(use: TokenUse, token: str) -> tuple[Person, str] | str:
+    try:
+        opened = links.read_person_link(use, token)
+    except TokenError as error:
+        return error.reason
+    person = Person.objects.filter(pk=opened.record_id).first()
+    if person is None or person.status != PersonStatus.ACTIVE or person.merged_into_id is not None:
+        return "closed"
+    return person, opened.extra
+
+
+@require_http_methods(["GET", "POST"])
+def preference_centre(request: HttpRequest, token: str) -> HttpResponse:
+    found = _person_for(TokenUse.PREFERENCES, token)
+    if isinstance(found, str):
+        return problem(request, found, status=410 if found == "expired" else 400)
+    person, _extra = found
+    with translation.override(person.preferred_language):
+        rows = preferences.rows_for(person)
+        saved = False
+        if request.method == "POST":
+            wanted = set(request.POST.getlist("choice"))
+            if not wanted <= {row.field for row in rows}:
+                return problem(request, "tampered")
+            preferences.apply(person, rows, wanted, actor=SUBJECT, evidence=evidence_of(request))
+            rows, saved = preferences.rows_for(person), True
+        return render(request, "portal/preferences.html", {"rows": rows, "saved": saved, "person": person})
+
+
+# One-click unsubscribe (RFC 8058) ----------------------------------------------------------
+
+
+@csrf_exempt  # mail clients POST "List-Unsubscribe=One-Click" with no session and no CSRF token
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    found = _person_for(TokenUse.UNSUBSCRIBE, token)
+    if isinstance(found, str):
+        return problem(request, found, status=410 if found == "expired" else 400)
+    person, purpose_code = found
+    purpose = preferences.marketing_purpose(purpose_code)
+    if purpose is None:
+        return problem(request, "closed")
+    with translation.override(person.preferred_language):
+        if request.method == "GET":
+            # Opening the link (or a mail scanner prefetching it) withdraws nothing: it asks.
+            return render(request, "portal/unsubscribe.html", {"purpose": purpose.name(person.preferred_language)})
+        preferences.unsubscribe(person, purpose, actor=SUBJECT, evidence=evidence_of(request))
+        return render(
+            request, "portal/unsubscribed.html",
+            {"purpose": purpose.name(person.preferred_language), "preferences_url": links.preferences_url(person.pk)},
+        )  # fmt: skip
