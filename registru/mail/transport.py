@@ -16,6 +16,7 @@ mailbox directory that the Outbox page shows (so a newcomer can click a consent 
 
 from __future__ import annotations
 
+import email.policy
 import smtplib
 import socket
 from collections.abc import Callable
@@ -27,6 +28,10 @@ from django.conf import settings
 from django.core.mail import EmailMessage, mailers
 
 Commit = Callable[[], None]
+# Headers are folded at 998 characters, the limit of RFC 5322, not at the recommended 78: a
+# List-Unsubscribe URL longer than 78 characters has nowhere to fold and would otherwise be
+# turned into an RFC 2047 encoded word, which mail clients do not read as a URL.
+WIRE_POLICY = email.policy.SMTP.clone(max_line_length=998)
 
 
 class TemporaryFailureError(Exception):
@@ -90,7 +95,7 @@ class SmtpTransport:
             _expect(smtp.rcpt(recipient), 250, 251)
         smtp.putcmd("data")
         _expect(smtp.getreply(), 354)
-        payload = _wire_bytes(message.message())
+        payload = _wire_bytes(message.message(policy=WIRE_POLICY))
         smtp.send(payload)  # everything but the final dot: not yet a message for the server
         commit()
         smtp.send(b".\r\n")
@@ -134,7 +139,7 @@ class MailboxTransport:
         self.open()
         name = message.extra_headers.get("Message-ID", "message").strip("<>").replace("/", "_")
         pending = self.directory / f"{name}.eml.part"
-        pending.write_bytes(message.message().as_bytes())
+        pending.write_bytes(message.message(policy=WIRE_POLICY).as_bytes())
         commit()
         pending.rename(self.directory / f"{name}.eml")
 

@@ -1,0 +1,227 @@
+"""Marketing mail and the person's way out: a mailing through the send gate (checked at a real SMTP
+server), one-click unsubscribe as mail clients send it (RFC 8058), and the preference centre."""
+
+from __future__ import annotations
+
+import re
+from email.message import Message
+from typing import Any
+
+import pytest
+from django.db import transaction
+from django.test import Client
+
+from registru.audit.models import AuditEvent
+from registru.campaigns.models import Mailing
+from registru.campaigns.services.mailings import send_mailing
+from registru.consent import services as consent
+from registru.consent.choices import ConsentKind, ConsentMethod, ConsentState
+from registru.consent.models import Consent, ConsentEvent, Purpose
+from registru.core.context import service_scope
+from registru.mail.models import MessageStatus, OutboundMessage
+from registru.mail.services import deliver_due
+from registru.people.choices import PersonStatus
+from registru.people.models import Person
+from registru.portal import links
+from registru.portal.tokens import TokenUse, make
+from registru.testing.factories import SETUP, PersonFactory
+
+pytestmark = pytest.mark.django_db
+ONE_CLICK = "List-Unsubscribe=One-Click"
+
+
+def grant(person: Person, purpose: Purpose, channel: str = "email") -> None:
+    notice = purpose.notices.filter(language=person.preferred_language).order_by("-version").first()
+    consent.grant_consent(person, purpose, channel, actor=SETUP, method=ConsentMethod.WEB_FORM, notice=notice)
+
+
+def state_of(person: Person) -> dict[tuple[str, str], str]:
+    return {(row.purpose.code, row.channel): row.state for row in Consent.objects.filter(person=person)}
+
+
+def restrict(person: Person) -> None:
+    # Restriction (Art. 18) has no page yet; the status is what the gate and the portal read.
+    with transaction.atomic(), service_scope():
+        Person.objects.filter(pk=person.pk).update(status=PersonStatus.RESTRICTED)
+
+
+def path_of(url: str) -> str:
+    return url.removeprefix(links.absolute(""))
+
+
+def mailing(purpose: Purpose) -> Mailing:
+    values = {"purpose": purpose, "subject_ro": "Noutăți", "body_ro": "Bună, {name}!",
+              "subject_en": "News", "body_en": "Hello {name}!"}  # fmt: skip
+    return send_mailing(values, actor=SETUP)
+
+
+def body_of(message: Message) -> str:
+    payload = message.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    return payload.decode()
+
+
+# The mailing and the gate, at the SMTP server ----------------------------------------------
+
+
+def test_a_mailing_reaches_only_who_consents_at_send_time(cast, purposes, smtp_inbox) -> None:
+    newsletter = purposes["newsletter"]
+    keeps, leaves, never, restricted = (PersonFactory(lawful_basis="contract") for _ in range(4))
+    for person in (keeps, leaves, restricted):
+        grant(person, newsletter)
+    grant(never, purposes["offers"])  # another purpose does not count
+    sent = mailing(newsletter)
+    assert sent.recipients == 3  # queued for the three with a valid consent now
+    # After queueing, one withdraws through the link in an earlier message; one is restricted.
+    bare = Client(enforce_csrf_checks=True)
+    response = bare.post(path_of(links.unsubscribe_url(leaves.pk, "newsletter")), ONE_CLICK,
+                         content_type="application/x-www-form-urlencoded")  # fmt: skip
+    assert response.status_code == 200
+    restrict(restricted)
+
+    deliver_due()
+
+    assert [m["To"] for m in smtp_inbox.messages] == [keeps.primary_email]
+    statuses = dict(OutboundMessage.objects.filter(mailing_id=sent.pk).values_list("person_id", "status"))
+    assert statuses == {keeps.pk: MessageStatus.SENT, leaves.pk: MessageStatus.BLOCKED,
+                        restricted.pk: MessageStatus.BLOCKED}  # fmt: skip
+
+
+def test_every_marketing_message_carries_one_click_unsubscribe_and_the_preference_centre(
+    cast, purposes, smtp_inbox
+) -> None:
+    person = PersonFactory(lawful_basis="contract", preferred_language="en")
+    grant(person, purposes["events"])
+    mailing(purposes["events"])
+    deliver_due()
+    (message,) = smtp_inbox.messages
+    assert message["List-Unsubscribe-Post"] == ONE_CLICK
+    unsubscribe = re.fullmatch(r"<(https?://\S+/p/u/\S+/)>", message["List-Unsubscribe"])
+    assert unsubscribe, message["List-Unsubscribe"]
+    body = body_of(message)
+    assert "Hello " + person.given_name in body
+    assert unsubscribe.group(1) in body
+    assert "/p/preferences/" in body
+    # The header's link, posted as a mail client does, withdraws that purpose.
+    Client(enforce_csrf_checks=True).post(
+        path_of(unsubscribe.group(1)), ONE_CLICK, content_type="application/x-www-form-urlencoded"
+    )
+    assert state_of(person) == {("events", "email"): ConsentState.WITHDRAWN}
+
+
+# One-click unsubscribe ---------------------------------------------------------------------
+
+
+def test_unsubscribe_withdraws_exactly_that_purpose_on_email(cast, purposes) -> None:
+    person = PersonFactory(lawful_basis="contract")
+    for purpose, channel in (("newsletter", "email"), ("offers", "email"), ("offers", "sms")):
+        grant(person, purposes[purpose], channel)
+    path = path_of(links.unsubscribe_url(person.pk, "offers"))
+    response = Client(enforce_csrf_checks=True).post(path, ONE_CLICK, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200
+    assert state_of(person) == {
+        ("newsletter", "email"): ConsentState.GRANTED,
+        ("offers", "email"): ConsentState.WITHDRAWN,
+        ("offers", "sms"): ConsentState.GRANTED,  # the link came by email: SMS is another choice
+    }
+    withdrawal = ConsentEvent.objects.get(person=person, kind=ConsentKind.WITHDRAWN)
+    assert withdrawal.method == ConsentMethod.UNSUBSCRIBE_LINK
+    assert AuditEvent.objects.filter(subject_id=person.pk, action="consent.withdrawn", channel="portal").count() == 1
+
+
+def test_unsubscribing_again_records_nothing_more(cast, purposes) -> None:
+    person = PersonFactory(lawful_basis="contract")
+    grant(person, purposes["newsletter"])
+    path = path_of(links.unsubscribe_url(person.pk, "newsletter"))
+    for _ in range(3):
+        assert Client().post(path, ONE_CLICK, content_type="application/x-www-form-urlencoded").status_code == 200
+    assert ConsentEvent.objects.filter(person=person, kind=ConsentKind.WITHDRAWN).count() == 1
+
+
+def test_opening_the_unsubscribe_link_only_asks(cast, purposes) -> None:
+    # Mail scanners fetch links; a GET must withdraw nothing.
+    person = PersonFactory(lawful_basis="contract")
+    grant(person, purposes["newsletter"])
+    response = Client().get(path_of(links.unsubscribe_url(person.pk, "newsletter")))
+    assert response.status_code == 200
+    assert b"<form" in response.content
+    assert state_of(person) == {("newsletter", "email"): ConsentState.GRANTED}
+
+
+def test_an_unsubscribe_link_cannot_be_turned_to_another_purpose_or_person(cast, purposes) -> None:
+    person, other = PersonFactory(lawful_basis="contract"), PersonFactory(lawful_basis="contract")
+    for someone in (person, other):
+        grant(someone, purposes["newsletter"])
+        grant(someone, purposes["offers"])
+    # Signed with the right key, even: the nonce is derived for one person and one purpose.
+    nonce = links.derived_nonce(TokenUse.UNSUBSCRIBE, person.pk, "newsletter")
+    for forged in (make(TokenUse.UNSUBSCRIBE, other.pk, nonce, "newsletter"),
+                   make(TokenUse.UNSUBSCRIBE, person.pk, nonce, "offers")):  # fmt: skip
+        response = Client().post(f"/p/u/{forged}/", ONE_CLICK, content_type="application/x-www-form-urlencoded")
+        assert response.status_code == 400
+    assert not ConsentEvent.objects.filter(kind=ConsentKind.WITHDRAWN).exists()
+
+
+# The preference centre ---------------------------------------------------------------------
+
+
+def preferences(person: Person) -> tuple[Client, str, Any]:
+    client = Client(enforce_csrf_checks=True)
+    path = path_of(links.preferences_url(person.pk))
+    response = client.get(path)
+    assert response.status_code == 200
+    return client, path, response
+
+
+def csrf_of(response: Any) -> str:
+    found = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', response.content)
+    assert found
+    return found.group(1).decode()
+
+
+def test_the_preference_centre_shows_and_changes_every_purpose_and_channel(cast, purposes) -> None:
+    person = PersonFactory(lawful_basis="contract", preferred_language="ro")
+    grant(person, purposes["newsletter"])
+    grant(person, purposes["offers"], "sms")
+    client, path, page = preferences(person)
+    boxes = re.findall(rb'name="choice" value="([a-z_]+)"', page.content)
+    assert sorted(boxes) == [b"events__email", b"newsletter__email", b"offers__email", b"offers__sms"]
+    assert "Vă trimitem buletin informativ".encode() in page.content  # the notice, in their language
+    # Keep the newsletter, give up offers by SMS, take events by email.
+    response = client.post(path, {"choice": ["newsletter__email", "events__email"],
+                                  "csrfmiddlewaretoken": csrf_of(page)})  # fmt: skip
+    assert response.status_code == 200
+    assert state_of(person) == {
+        ("newsletter", "email"): ConsentState.GRANTED,
+        ("offers", "sms"): ConsentState.WITHDRAWN,
+        ("events", "email"): ConsentState.GRANTED,
+    }
+    granted = ConsentEvent.objects.get(person=person, purpose__code="events")
+    assert granted.method == ConsentMethod.PREFERENCE_CENTRE
+    assert granted.notice == purposes["events"].notices.get(language="ro")
+
+
+def test_the_preference_centre_refuses_a_post_without_its_csrf_token(cast, purposes) -> None:
+    person = PersonFactory(lawful_basis="contract")
+    grant(person, purposes["newsletter"])
+    client, path, _ = preferences(person)
+    assert client.post(path, {"choice": []}).status_code == 403
+    assert state_of(person) == {("newsletter", "email"): ConsentState.GRANTED}
+
+
+def test_a_box_that_was_not_offered_changes_nothing(cast, purposes) -> None:
+    person = PersonFactory(lawful_basis="contract")
+    grant(person, purposes["newsletter"])
+    client, path, page = preferences(person)
+    response = client.post(path, {"choice": ["newsletter__email", "offers__fax"],
+                                  "csrfmiddlewaretoken": csrf_of(page)})  # fmt: skip
+    assert response.status_code == 400
+    assert ConsentEvent.objects.filter(person=person).count() == 1
+
+
+def test_a_restricted_person_s_link_opens_nothing(cast, purposes) -> None:
+    person = PersonFactory(lawful_basis="contract")
+    grant(person, purposes["newsletter"])
+    path = path_of(links.preferences_url(person.pk))
+    restrict(person)
+    assert Client().get(path).status_code == 400
