@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 from stdnum.ro import cui as ro_cui
 
 from registru.accounts import services as accounts
@@ -60,6 +61,31 @@ TITLES = ("Director general", "Director financiar", "Manager achiziții", "Conta
           "Head of Procurement", "Office manager", "Inginer", "Director vânzări")  # fmt: skip
 
 
+PURPOSES = (
+    ("newsletter", "Buletin informativ", "Newsletter", ["email"],
+     "Registru Demo SRL vă trimite lunar, prin e-mail, noutățile despre produsele și serviciile sale. "
+     "Datele folosite: numele și adresa de e-mail. Vă puteți retrage oricând din link-ul din fiecare mesaj.",
+     "Registru Demo SRL sends you its news about products and services by email, once a month. "
+     "Data used: your name and email address. You can withdraw at any time from the link in every message."),
+    ("offers", "Oferte comerciale", "Commercial offers", ["email", "sms"],
+     "Vă trimitem oferte personalizate prin e-mail sau SMS, cel mult de două ori pe lună. "
+     "Vă puteți retrage oricând.",
+     "We send you tailored offers by email or SMS, at most twice a month. You can withdraw at any time."),
+    ("events", "Invitații la evenimente", "Event invitations", ["email"],
+     "Vă invităm la conferințele și atelierele noastre. Datele folosite: numele și adresa de e-mail.",
+     "We invite you to our conferences and workshops. Data used: your name and email address."),
+)  # fmt: skip
+CAMPAIGN = {
+    "name": "Acord de marketing 2026", "channels": ["email"], "audience": {"consent": "missing"},
+    "subject_ro": "Ne dați voie să vă scriem?", "subject_en": "May we write to you?",
+    "body_ro": "Bună ziua, {name}!\n\nVrem să vă trimitem doar ce ați ales. Alegeți aici, în mai puțin "
+               "de un minut:\n{link}\n\nDacă nu răspundeți, nu vă trimitem nimic de marketing.",
+    "body_en": "Hello {name},\n\nWe only want to send you what you chose. Choose here, in under a minute:\n"
+               "{link}\n\nIf you do not answer, we send you no marketing.",
+    "wave_size": 20, "reminders": 1, "reminder_days": 7, "valid_days": 30, "non_responders": "nothing",
+}  # fmt: skip
+
+
 def valid_cui(seed: int) -> str:
     digits = str(seed)
     return digits + ro_cui.calc_check_digit(digits)
@@ -88,6 +114,7 @@ class Command(BaseCommand):
         users = self._users()
         organizations = self._organizations(users)
         created = self._people(users, organizations, options["people"])
+        self._consent(users)
         self._prove_the_trail()
         self.stdout.write(
             self.style.SUCCESS(
@@ -99,6 +126,43 @@ class Command(BaseCommand):
     def _print_logins(self) -> None:
         logins = ", ".join(f"{username} ({role.label})" for username, role, *_ in USERS)
         self.stdout.write(f"Demo logins, password {settings.DEMO_PASSWORD!r}: {logins}")
+
+    def _consent(self, users: dict[str, User]) -> None:
+        """Purposes with their notices, a few consents, a running consent campaign whose first
+        wave lands in the local mailbox (Outbox), and a draft to try the campaign form on."""
+        from registru.campaigns.models import Campaign
+
+        purposes = [self._purpose(*row) for row in PURPOSES]
+        if Campaign.objects.exists():
+            return
+        from registru.campaigns import services as campaigns
+        from registru.consent import services as consent
+        from registru.consent.choices import ConsentMethod
+
+        newsletter, offers, events = purposes
+        for person in Person.objects.filter(lawful_basis="consent").order_by("pk")[:6]:
+            notice = newsletter.notices.filter(language=person.preferred_language).order_by("-version").first()
+            consent.grant_consent(person, newsletter, "email", actor=ACTOR, method=ConsentMethod.WEB_FORM,
+                                  notice=notice)  # fmt: skip
+        values = CAMPAIGN | {"starts_at": timezone.now()}
+        running = campaigns.create_campaign(values, [newsletter, events], actor=users["mara"])
+        campaigns.start_campaign(running, actor=users["mara"])
+        campaigns.advance()
+        draft = CAMPAIGN | {"name": "Oferte 2027 (ciornă)", "starts_at": timezone.now() + timedelta(days=7)}
+        campaigns.create_campaign(draft, [offers], actor=users["mara"])
+
+    def _purpose(self, code: str, name_ro: str, name_en: str, channels: list[str], ro: str, en: str) -> Any:
+        from registru.consent import services as consent
+        from registru.consent.models import Purpose
+
+        purpose = Purpose.objects.filter(code=code).first()
+        if purpose is None:
+            values = {"code": code, "name_ro": name_ro, "name_en": name_en, "channels": channels,
+                      "lawful_basis": "consent", "validity_days": 730, "is_marketing": True, "active": True}  # fmt: skip
+            purpose = consent.save_purpose(None, values, actor=ACTOR)
+            consent.publish_notice(purpose, "ro", ro, actor=ACTOR)
+            consent.publish_notice(purpose, "en", en, actor=ACTOR)
+        return purpose
 
     def _prove_the_trail(self) -> None:
         """Seal, checkpoint and verify, so that the DPO's trail page has something to show."""

@@ -1,0 +1,34 @@
+"""The demo a newcomer starts with `make run`: a consent campaign already under way, its first
+wave in the Outbox with links that open."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from registru.accounts.models import User
+from registru.campaigns.models import Campaign, CampaignStatus
+from registru.conftest import login
+from registru.consent.models import Notice, Purpose
+from registru.mail.models import OutboundMessage
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_demo_has_a_campaign_whose_links_open_from_the_outbox(settings) -> None:
+    settings.MAIL_TRANSPORT = "mailbox"
+    call_command("demo", people=12, stdout=None)
+    call_command("demo", people=12, stdout=None)  # again: nothing doubles
+    assert Purpose.objects.count() == 3
+    assert set(Notice.objects.values_list("language", flat=True)) == {"ro", "en"}
+    assert sorted(Campaign.objects.values_list("status", flat=True)) == [CampaignStatus.DRAFT, CampaignStatus.RUNNING]
+    invitation = OutboundMessage.objects.filter(kind="invitation").first()
+    assert invitation is not None
+    admin = login(User.objects.get(username="admin"))
+    page = admin.get(f"/outbox/{invitation.pk}/").content.decode()
+    link = re.search(r"https?://[^\s\"<]+(/p/i/[^\s\"<]+)", page)
+    assert link, "the message page shows the consent link"
+    assert Client().get(link.group(1)).status_code == 200
