@@ -13,10 +13,10 @@ import pytest
 from django.db import connection
 
 from registru.audit.models import AuditEvent
+from registru.conftest import login
 from registru.consent import services as consent
 from registru.consent.choices import ConsentKind, ConsentMethod, ConsentState
 from registru.consent.models import Consent, ConsentEvent, Notice, Purpose
-from registru.conftest import login
 from registru.testing.factories import SETUP
 
 pytestmark = pytest.mark.django_db
@@ -112,8 +112,9 @@ def consented(cast, purposes):
     person = cast.alice_person
     newsletter = purposes["newsletter"]
     notice = newsletter.notices.get(language=person.preferred_language)
+    evidence = consent.Evidence(ip="192.0.2.7", user_agent="Firefox 140")
     consent.grant_consent(person, newsletter, "email", actor=SETUP, method=ConsentMethod.DOUBLE_OPT_IN,
-                          notice=notice, evidence=consent.Evidence(ip="192.0.2.7", user_agent="Firefox 140"))  # fmt: skip
+                          notice=notice, evidence=evidence)  # fmt: skip
     consent.withdraw_consent(person, newsletter, "email", actor=SETUP, method=ConsentMethod.UNSUBSCRIBE_LINK)
     consent.grant_consent(person, purposes["events"], "email", actor=SETUP, method=ConsentMethod.VERBAL,
                           notice=purposes["events"].notices.get(language=person.preferred_language))  # fmt: skip

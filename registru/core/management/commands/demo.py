@@ -63,13 +63,13 @@ TITLES = ("Director general", "Director financiar", "Manager achiziții", "Conta
 
 PURPOSES = (
     ("newsletter", "Buletin informativ", "Newsletter", ["email"],
-     "Registru Demo SRL vă trimite lunar, prin e-mail, noutățile despre produsele și serviciile sale. "
-     "Datele folosite: numele și adresa de e-mail. Vă puteți retrage oricând din link-ul din fiecare mesaj.",
-     "Registru Demo SRL sends you its news about products and services by email, once a month. "
-     "Data used: your name and email address. You can withdraw at any time from the link in every message."),
+     ("Registru Demo SRL vă trimite lunar, prin e-mail, noutățile despre produsele și serviciile sale. "
+      "Datele folosite: numele și adresa de e-mail. Vă puteți retrage oricând din link-ul din fiecare mesaj."),
+     ("Registru Demo SRL sends you its news about products and services by email, once a month. "
+      "Data used: your name and email address. You can withdraw at any time from the link in every message.")),
     ("offers", "Oferte comerciale", "Commercial offers", ["email", "sms"],
-     "Vă trimitem oferte personalizate prin e-mail sau SMS, cel mult de două ori pe lună. "
-     "Vă puteți retrage oricând.",
+     ("Vă trimitem oferte personalizate prin e-mail sau SMS, cel mult de două ori pe lună. "
+      "Vă puteți retrage oricând."),
      "We send you tailored offers by email or SMS, at most twice a month. You can withdraw at any time."),
     ("events", "Invitații la evenimente", "Event invitations", ["email"],
      "Vă invităm la conferințele și atelierele noastre. Datele folosite: numele și adresa de e-mail.",
@@ -132,7 +132,7 @@ class Command(BaseCommand):
         wave lands in the local mailbox (Outbox), and a draft to try the campaign form on."""
         from registru.campaigns.models import Campaign
 
-        purposes = [self._purpose(*row) for row in PURPOSES]
+        purposes = [self._purpose(row) for row in PURPOSES]
         if Campaign.objects.exists():
             return
         from registru.campaigns import services as campaigns
@@ -151,14 +151,16 @@ class Command(BaseCommand):
         draft = CAMPAIGN | {"name": "Oferte 2027 (ciornă)", "starts_at": timezone.now() + timedelta(days=7)}
         campaigns.create_campaign(draft, [offers], actor=users["mara"])
 
-    def _purpose(self, code: str, name_ro: str, name_en: str, channels: list[str], ro: str, en: str) -> Any:
+    def _purpose(self, row: tuple[Any, ...]) -> Any:
         from registru.consent import services as consent
         from registru.consent.models import Purpose
 
+        code, name_ro, name_en, channels, ro, en = row
         purpose = Purpose.objects.filter(code=code).first()
         if purpose is None:
             values = {"code": code, "name_ro": name_ro, "name_en": name_en, "channels": channels,
-                      "lawful_basis": "consent", "validity_days": 730, "is_marketing": True, "active": True}  # fmt: skip
+                      "lawful_basis": "consent", "validity_days": 730, "is_marketing": True,
+                      "active": True}  # fmt: skip
             purpose = consent.save_purpose(None, values, actor=ACTOR)
             consent.publish_notice(purpose, "ro", ro, actor=ACTOR)
             consent.publish_notice(purpose, "en", en, actor=ACTOR)
