@@ -101,3 +101,13 @@ def test_it_records_changes_made_by_a_task_on_the_task_channel() -> None:
     assert event.channel == "task"
     assert event.request_id.startswith("task-")
     assert event.actor_label == "test task"
+
+
+def test_a_worker_runs_every_clock_of_the_apps() -> None:
+    from huey.contrib.djhuey import HUEY
+
+    from registru.core.workers import make_consumer
+
+    make_consumer(periodic=True)  # discovers each app's tasks module, as a worker does
+    scheduled = {task.__name__ for task in HUEY._registry._periodic_tasks}
+    assert scheduled >= {"advance_campaigns", "deliver_outbox", "expire_old_consents", "nightly_housekeeping"}
