@@ -65,7 +65,8 @@ class NoticeForm(forms.Form):
 
 class PurposeChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Purpose) -> str:
-        suffix = "" if obj.active else f" — {_('no longer in use')}"
+        no_longer = _("no longer in use")
+        suffix = "" if obj.active else f" — {no_longer}"
         return f"{obj.name(get_language() or Language.ROMANIAN)} ({obj.code}){suffix}"
 
 
