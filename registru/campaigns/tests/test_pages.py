@@ -58,7 +58,7 @@ def test_marketing_pauses_and_resumes_a_campaign_from_its_page(cast, running) ->
 
 @pytest.mark.parametrize("user", ["alice", "bob", "mara", "dora", "audra"])
 def test_only_administrators_read_the_outbox(cast, running, user) -> None:
-    message = OutboundMessage.objects.exclude(person=None).first()
+    message = OutboundMessage.objects.exclude(person=None).earliest("pk")
     client = login(getattr(cast, user))
     assert client.get("/outbox/").status_code == 403
     assert client.get(f"/outbox/{message.pk}/").status_code == 403
@@ -66,7 +66,7 @@ def test_only_administrators_read_the_outbox(cast, running, user) -> None:
 
 def test_reading_a_message_in_the_local_mailbox_is_recorded(cast, running, settings) -> None:
     settings.MAIL_TRANSPORT = "mailbox"
-    message = OutboundMessage.objects.exclude(person=None).first()
+    message = OutboundMessage.objects.exclude(person=None).earliest("pk")
     admin = login(cast.admin)
     listing = admin.get("/outbox/").content.decode()
     assert f"/outbox/{message.pk}/" in listing
@@ -77,7 +77,7 @@ def test_reading_a_message_in_the_local_mailbox_is_recorded(cast, running, setti
 
 def test_with_a_real_mail_server_the_outbox_shows_no_bodies(cast, running, settings) -> None:
     settings.MAIL_TRANSPORT = "smtp"
-    message = OutboundMessage.objects.exclude(person=None).first()
+    message = OutboundMessage.objects.exclude(person=None).earliest("pk")
     page = login(cast.admin).get(f"/outbox/{message.pk}/").content.decode()
     assert "/p/i/" not in page
     assert not AuditEvent.objects.filter(action="mail.read").exists()

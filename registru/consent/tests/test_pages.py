@@ -140,7 +140,8 @@ def test_the_json_proof_shows_each_consent_with_its_evidence_and_notice_text(cas
 
 
 def test_a_notice_text_altered_in_the_database_shows_in_the_proof(cast, consented) -> None:
-    notice = ConsentEvent.objects.filter(person=consented).first().notice
+    notice = ConsentEvent.objects.filter(person=consented).earliest("id").notice
+    assert notice is not None
     with connection.cursor() as cursor:  # someone with database access "improves" the wording
         cursor.execute("UPDATE consent_notice SET text = %s WHERE id = %s", ["Altceva.", notice.pk])
     bundle = json.loads(login(cast.dora).get(f"/consent/people/{consented.pk}/proof.json").content)
