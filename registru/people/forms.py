@@ -122,6 +122,7 @@ class PeopleFilterForm(forms.Form):
         label=_("Status"), required=False, choices=[("", _("Any status")), *PersonStatus.choices]
     )
     archived = forms.BooleanField(label=_("Archived"), required=False)
+    stale = forms.BooleanField(label=_("Stale data"), required=False)
     sort = forms.ChoiceField(label=_("Sort"), required=False, choices=[(key, SORT_LABELS[key]) for key in PEOPLE_SORTS])
     cursor = forms.CharField(required=False, widget=forms.HiddenInput, max_length=500)
     # The corrected search a previous page answered, so that its next page does too.

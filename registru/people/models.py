@@ -125,6 +125,9 @@ class Person(AuditedModel, Address):
         default=LawfulBasis.LEGITIMATE_INTEREST,
     )  # fmt: skip
     last_verified_at = models.DateTimeField(_("last verified"), null=True, blank=True)
+    # Set when the person let a data-update questionnaire expire unanswered; cleared when they
+    # (or staff) confirm the data again.
+    stale_since = models.DateTimeField(_("stale since"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=12, choices=PersonStatus.choices, default=PersonStatus.ACTIVE)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("owner"), null=True, blank=True,
@@ -139,7 +142,7 @@ class Person(AuditedModel, Address):
     PII: ClassVar[dict[str, PIIClass]] = RECORD_FIELDS | {
         "given_name": ID, "family_name": ID, "sort_key": ID, "emails": CONTACT,
         "phones": CONTACT, "job_title": PRO, "preferred_language": N, "birth_date": SENSITIVE,
-        "source": N, "lawful_basis": N, "last_verified_at": N, "status": N,
+        "source": N, "lawful_basis": N, "last_verified_at": N, "stale_since": N, "status": N,
         "street": CONTACT, "city": CONTACT, "county": CONTACT, "postal_code": CONTACT,
         "country": N,
     }  # fmt: skip

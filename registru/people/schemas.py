@@ -113,6 +113,7 @@ class PersonOut(Schema):
     postal_code: str
     country: str
     last_verified_at: datetime | None
+    stale_since: datetime | None
     archived_at: datetime | None
     created_at: datetime
     updated_at: datetime

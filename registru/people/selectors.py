@@ -45,6 +45,7 @@ class PeopleFilter:
     owner_id: int | None = None
     status: str = ""
     archived: bool = False
+    stale: bool = False
 
 
 def people_for(user: Any, action: Action = Action.VIEW) -> QuerySet[Person]:
@@ -60,6 +61,8 @@ def filter_people(user: Any, criteria: PeopleFilter) -> QuerySet[Person]:
     people = people_for(user).filter(archived_at__isnull=not criteria.archived)
     if criteria.status:
         people = people.filter(status=criteria.status)
+    if criteria.stale:
+        people = people.filter(stale_since__isnull=False)
     if criteria.owner_id:
         people = people.filter(owner_id=criteria.owner_id)
     if criteria.organization_id:

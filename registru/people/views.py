@@ -99,6 +99,7 @@ def _criteria(form: PeopleFilterForm) -> tuple[selectors.PeopleFilter, str, str 
         owner_id=data["owner"].pk if data["owner"] else None,
         status=data["status"],
         archived=data["archived"],
+        stale=data["stale"],
     )
     return criteria, data["sort"] or "name", data["cursor"] or None
 

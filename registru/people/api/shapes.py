@@ -23,7 +23,7 @@ def ref(obj: Any) -> dict[str, Any] | None:
 PERSON_FIELDS = (
     "id", "given_name", "family_name", "emails", "phones", "job_title", "preferred_language",
     "birth_date", "source", "lawful_basis", "status", "street", "city", "county",
-    "postal_code", "country", "last_verified_at", "archived_at", "created_at", "updated_at",
+    "postal_code", "country", "last_verified_at", "stale_since", "archived_at", "created_at", "updated_at",
     "version",
 )  # fmt: skip
 ORGANIZATION_FIELDS = (

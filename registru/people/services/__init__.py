@@ -15,6 +15,8 @@ from registru.people.services.organizations import (
 )
 from registru.people.services.people import (
     archive_person,
+    confirm_person,
+    mark_person_stale,
     bulk_update_people,
     create_person,
     erase_person,
@@ -35,6 +37,8 @@ from registru.people.services.related import (
 __all__ = [
     "archive_organization",
     "archive_person",
+    "confirm_person",
+    "mark_person_stale",
     "audit_value",
     "bulk_update_people",
     "create_affiliation",

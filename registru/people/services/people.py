@@ -86,6 +86,32 @@ def update_person(
 
 
 @service
+def confirm_person(person: Person, *, actor: Any, reason: str = "") -> Person:
+    """The data was confirmed as it is now (by the person, or by staff): ``last_verified_at``
+    moves to now and the person is no longer stale."""
+    ensure_in_scope(actor, person)
+    now = timezone.now()
+    changes: dict[str, tuple[Any, Any]] = {"last_verified_at": (person.last_verified_at, now)}
+    if person.stale_since is not None:
+        changes["stale_since"] = (person.stale_since, None)
+    _compare_and_set(person, {"last_verified_at": now, "stale_since": None}, None)
+    record(A.PERSON_VERIFIED, actor=actor, target=person, changes=changes, reason=reason, subject_id=person.pk)
+    return person
+
+
+@service
+def mark_person_stale(person: Person, *, actor: Any, reason: str = "") -> Person:
+    """Nobody confirmed the data when asked: staff see the person as stale until someone does."""
+    if person.stale_since is not None:
+        return person
+    now = timezone.now()
+    _compare_and_set(person, {"stale_since": now}, None)
+    record(A.PERSON_MARKED_STALE, actor=actor, target=person, changes={"stale_since": (None, now)},
+           reason=reason, subject_id=person.pk)  # fmt: skip
+    return person
+
+
+@service
 def archive_person(person: Person, *, actor: Any, reason: str = "") -> Person:
     """Hide a person from lists without deleting anything; ``restore_person`` undoes it."""
     return _set_archived(person, A.PERSON_ARCHIVED, actor=actor, archived=True, reason=reason)

@@ -260,3 +260,16 @@ def test_a_bulk_update_of_ten_thousand_people_yields_ten_thousand_events(cast, d
     with django_assert_max_num_queries(40):
         assert services.bulk_update_people(ids, {"city": "Timișoara"}, actor=cast.bob) == 10_000
     assert AuditEvent.objects.filter(id__gt=start, action="person.updated").count() == 10_000
+
+
+def test_confirming_a_person_moves_last_verified_and_clears_stale(cast) -> None:
+    person = cast.alice_person
+    services.mark_person_stale(person, actor=SETUP, reason="questionnaire #1 unanswered")
+    services.mark_person_stale(person, actor=SETUP)  # already stale: nothing more
+    assert person.stale_since is not None
+    services.confirm_person(person, actor=SETUP)
+    person.refresh_from_db()
+    assert person.stale_since is None
+    assert person.last_verified_at is not None
+    actions = list(AuditEvent.objects.filter(subject_id=person.pk).order_by("id").values_list("action", flat=True))
+    assert actions[-2:] == ["person.marked_stale", "person.verified"]
