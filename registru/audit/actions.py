@@ -46,6 +46,7 @@ class AuditAction(models.TextChoices):
     MAIL_SENT = "mail.sent", _("sent a message")
     MAIL_BLOCKED = "mail.blocked", _("held back a message (send gate)")
     MAIL_FAILED = "mail.failed", _("could not deliver a message")
+    MAIL_ERASED = "mail.erased", _("removed the person's data from a message (erasure)")
     NOTICE_PUBLISHED = "notice.published", _("published a notice version")
     CAMPAIGN_SAVED = "campaign.saved", _("saved a consent campaign")
     CAMPAIGN_STARTED = "campaign.started", _("started a consent campaign")

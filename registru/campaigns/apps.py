@@ -10,12 +10,29 @@ class CampaignsConfig(AppConfig):
     verbose_name = _("Consent campaigns")
 
     def ready(self) -> None:
+        from registru.mail import gate
+        from registru.mail.models import MessageKind
         from registru.mail.signals import message_finished
+        from registru.people.signals import person_erased
 
         message_finished.connect(_follow_delivery, dispatch_uid="campaigns.follow_delivery")
+        person_erased.connect(_close_invitations, dispatch_uid="campaigns.close_invitations")
+        gate.register(MessageKind.INVITATION, _invitation_still_open)
 
 
 def _follow_delivery(sender: Any, message: Any, status: str, **kwargs: Any) -> None:
     from registru.campaigns.services import follow_delivery
 
     follow_delivery(message, status)
+
+
+def _close_invitations(sender: Any, person: Any, **kwargs: Any) -> None:
+    from registru.campaigns.services import close_invitations_of
+
+    close_invitations_of(person)
+
+
+def _invitation_still_open(message: Any) -> Any:
+    from registru.campaigns.services import invitation_verdict
+
+    return invitation_verdict(message)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django import forms
@@ -136,6 +137,7 @@ class MailingForm(forms.Form):
     body_ro = forms.CharField(label=_("Message (Romanian)"), widget=forms.Textarea(attrs={"rows": 8}))
     subject_en = forms.CharField(label=_("Subject (English)"), max_length=200)
     body_en = forms.CharField(label=_("Message (English)"), widget=forms.Textarea(attrs={"rows": 8}))
+    token = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

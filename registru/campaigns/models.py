@@ -142,6 +142,8 @@ class Mailing(models.Model):
     subject_en = models.CharField(_("subject (English)"), max_length=200)
     body_en = models.TextField(_("message (English)"))
     recipients = models.PositiveIntegerField(default=0)
+    # The form's one-time token: the same form sent twice (a double click) queues one mailing.
+    form_token = models.UUIDField(null=True, blank=True, unique=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -3,6 +3,7 @@ evidence, an update of the current state, and an audit event, in one transaction
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -22,6 +23,7 @@ from registru.people.choices import LawfulBasis, PersonStatus
 from registru.people.models import Person
 from registru.vault import services as vault
 
+logger = logging.getLogger(__name__)
 KIND_ACTIONS = {
     ConsentKind.GRANTED: A.CONSENT_GRANTED,
     ConsentKind.WITHDRAWN: A.CONSENT_WITHDRAWN,
@@ -86,6 +88,9 @@ def record_consent(
     _check(person, purpose, channel, kind=kind, method=method, notice=notice)
     if method == ConsentMethod.IMPORTED and kind == ConsentKind.GRANTED and not evidence.attestation:
         raise ValidationError({"evidence": [_("Imported consents need an attestation of their origin.")]})
+    # One person's consent events one at a time (PostgreSQL; SQLite writes one at a time anyway):
+    # the current state must follow the ledger's order, whichever request commits first.
+    list(Person.objects.select_for_update().filter(pk=person.pk).values_list("pk", flat=True))
     now = timezone.now()
     event = ConsentEvent.objects.create(
         person=person, purpose=purpose, channel=ContactChannel(channel), kind=kind, method=method,
@@ -136,13 +141,24 @@ def expire_consents(now: datetime | None = None) -> int:
     """Record the expiry of every granted consent past its validity (run daily)."""
     now = now or timezone.now()
     actor = SystemActor("consent expiry")
-    due = Consent.objects.filter(state=ConsentState.GRANTED, expires_at__lte=now).select_related("person", "purpose")
+    due = (
+        Consent.objects.filter(state=ConsentState.GRANTED, expires_at__lte=now)
+        .exclude(person__status=PersonStatus.ERASED)  # nothing is recorded about them any more
+        .select_related("person", "purpose")
+    )
     count = 0
-    for consent in due.iterator(chunk_size=500):
-        record_consent(
-            consent.person, consent.purpose, consent.channel, ConsentKind.EXPIRED,
-            actor=actor, method=ConsentMethod.SYSTEM,
-        )  # fmt: skip
+    for consent in list(due[:10_000]):
+        # Granted again since the sweep began? Then it has not expired.
+        if not Consent.objects.filter(pk=consent.pk, state=ConsentState.GRANTED, expires_at__lte=now).exists():
+            continue
+        try:
+            record_consent(
+                consent.person, consent.purpose, consent.channel, ConsentKind.EXPIRED,
+                actor=actor, method=ConsentMethod.SYSTEM,
+            )  # fmt: skip
+        except ValidationError:
+            logger.exception("consent %s: its expiry could not be recorded", consent.pk)
+            continue
         count += 1
     return count
 

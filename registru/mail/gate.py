@@ -7,10 +7,14 @@
   (an existing business relationship), or of an earlier consent; never to someone who refused or
   withdrew that purpose, and never to people whose data is restricted or erased.
 - Service messages (questionnaires, answers to requests) go to anyone not restricted or erased.
+- The app that queued a message may add its own question (``register``): an invitation goes only
+  while it is still open and its campaign running, so a reminder queued before the person
+  answered, or held while the campaign was paused past the invitation's end, is not sent.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 from registru.consent.choices import ConsentState
@@ -27,7 +31,28 @@ class Verdict(NamedTuple):
     reason: str = ""
 
 
+type Check = Callable[[OutboundMessage], Verdict]
+_checks: dict[str, list[Check]] = {}
+
+
+def register(kind: MessageKind, check: Check) -> None:
+    """Ask ``check`` too for every message of ``kind`` (apps call it once, from ``ready``)."""
+    if check not in _checks.setdefault(kind, []):
+        _checks[kind].append(check)
+
+
 def check(message: OutboundMessage) -> Verdict:
+    verdict = _person_check(message)
+    if not verdict.allowed:
+        return verdict
+    for extra in _checks.get(message.kind, []):
+        verdict = extra(message)
+        if not verdict.allowed:
+            return verdict
+    return verdict
+
+
+def _person_check(message: OutboundMessage) -> Verdict:
     person = message.person
     if person is None:
         service_only = message.kind == MessageKind.SERVICE

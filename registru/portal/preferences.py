@@ -72,12 +72,14 @@ def rows_for(person: Person) -> list[Row]:
 
 
 @service
-def apply(person: Person, rows: list[Row], wanted: set[str], *, actor: Any, evidence: consent.Evidence) -> int:
-    """Grant what was ticked and is not granted yet, withdraw what was granted and is untick;
+def apply(
+    person: Person, rows: list[Row], wanted: set[str], *, actor: Any, evidence: consent.Evidence, may_grant: bool = True
+) -> int:
+    """Grant what was ticked and is not granted yet, withdraw what was granted and is unticked;
     boxes never ticked and left alone record nothing. Returns the number of changes."""
     changes = 0
     for row in rows:
-        if row.field in wanted and not row.valid:
+        if row.field in wanted and not row.valid and may_grant:
             if row.notice is None or not row.purpose.active:
                 continue  # nothing to show the person, so nothing they could consent to
             consent.grant_consent(
@@ -85,7 +87,7 @@ def apply(person: Person, rows: list[Row], wanted: set[str], *, actor: Any, evid
                 method=ConsentMethod.PREFERENCE_CENTRE, notice=row.notice, evidence=evidence,
             )  # fmt: skip
             changes += 1
-        elif row.field not in wanted and row.state == ConsentState.GRANTED:
+        elif row.field not in wanted and row.valid:  # an expired one has nothing left to withdraw
             consent.withdraw_consent(person, row.purpose, row.channel, actor=actor,
                                      method=ConsentMethod.PREFERENCE_CENTRE, evidence=evidence)  # fmt: skip
             changes += 1

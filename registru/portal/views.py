@@ -127,13 +127,18 @@ def _closed(request: HttpRequest, found: Invitation, reason: str) -> HttpRespons
 # The preference centre ---------------------------------------------------------------------
 
 
+# A restricted person (Art. 18) may still take consent back (Art. 7(3)): withdrawing is always
+# possible, granting waits until the restriction is lifted.
+MAY_WITHDRAW = (PersonStatus.ACTIVE, PersonStatus.RESTRICTED)
+
+
 def _person_for(use: TokenUse, token: str) -> tuple[Person, str] | str:
     try:
         opened = links.read_person_link(use, token)
     except TokenError as error:
         return error.reason
     person = Person.objects.filter(pk=opened.record_id).first()
-    if person is None or person.status != PersonStatus.ACTIVE or person.merged_into_id is not None:
+    if person is None or person.status not in MAY_WITHDRAW or person.merged_into_id is not None:
         return "closed"
     return person, opened.extra
 
@@ -151,7 +156,8 @@ def preference_centre(request: HttpRequest, token: str) -> HttpResponse:
             wanted = set(request.POST.getlist("choice"))
             if not wanted <= {row.field for row in rows}:
                 return problem(request, "tampered")
-            preferences.apply(person, rows, wanted, actor=SUBJECT, evidence=evidence_of(request))
+            may_grant = person.status == PersonStatus.ACTIVE
+            preferences.apply(person, rows, wanted, actor=SUBJECT, evidence=evidence_of(request), may_grant=may_grant)
             rows, saved = preferences.rows_for(person), True
         return render(request, "portal/preferences.html", {"rows": rows, "saved": saved, "person": person})
 

@@ -9,6 +9,7 @@ compare-and-set updates.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,11 +39,14 @@ from registru.consent.models import Consent, Notice, Purpose
 from registru.core.actors import SystemActor
 from registru.core.context import service_scope
 from registru.core.services import service
+from registru.mail.gate import Verdict
 from registru.mail.models import MessageKind, MessageStatus, OutboundMessage
 from registru.mail.services import Letter, queue_letters
-from registru.people.choices import Language
+from registru.people.choices import Language, PersonStatus
+from registru.people.models import Person
 from registru.portal import links
 
+logger = logging.getLogger(__name__)
 PACER = SystemActor("campaign pacing")
 WAVE_INTERVAL = timedelta(hours=1)
 CHUNK = 500
@@ -248,14 +252,22 @@ def advance(now: datetime | None = None) -> Progress:
     """One tick of every running campaign (every minute, and right after a start or resume)."""
     now = now or timezone.now()
     progress = Progress()
-    for campaign in Campaign.objects.filter(status=CampaignStatus.RUNNING).order_by("pk"):
+    for campaign in Campaign.objects.filter(status__in=[CampaignStatus.RUNNING, CampaignStatus.PAUSED]).order_by("pk"):
+        # One campaign that fails must not stop the others' clocks; it is retried next tick.
+        try:
+            _tick(campaign, now, progress)
+        except Exception:
+            logger.exception("campaign %s: its periodic step failed", campaign.pk)
+    return progress
+
+
+def _tick(campaign: Campaign, now: datetime, progress: Progress) -> None:
+    if campaign.status == CampaignStatus.RUNNING:
         progress.queued += _queue_due_waves(campaign, now)
         progress.reminded += _queue_reminders(campaign, now)
-    for campaign in Campaign.objects.filter(status__in=[CampaignStatus.RUNNING, CampaignStatus.PAUSED]):
-        progress.expired += _expire(campaign, now)
-    for campaign in Campaign.objects.filter(status=CampaignStatus.RUNNING):
+    progress.expired += _expire(campaign, now)
+    if campaign.status == CampaignStatus.RUNNING:
         progress.finished += _finish_if_done(campaign)
-    return progress
 
 
 def _queue_due_waves(campaign: Campaign, now: datetime) -> int:
@@ -276,7 +288,6 @@ def _queue_due_waves(campaign: Campaign, now: datetime) -> int:
 
 
 def _queue_invitations(campaign: Campaign, invitations: Any, now: datetime) -> int:
-    expires = now + timedelta(days=campaign.valid_days)
     total = 0
     while True:
         batch = list(invitations.filter(status=InvitationStatus.PENDING).select_related("person")[:CHUNK])
@@ -285,7 +296,7 @@ def _queue_invitations(campaign: Campaign, invitations: Any, now: datetime) -> i
         letters = [_invitation_letter(campaign, invitation, step="invitation") for invitation in batch]
         queue_letters(letters, actor=PACER)
         Invitation.objects.filter(pk__in=[i.pk for i in batch], status=InvitationStatus.PENDING).update(
-            status=InvitationStatus.QUEUED, expires_at=expires
+            status=InvitationStatus.QUEUED
         )
         total += len(batch)
 
@@ -325,9 +336,13 @@ def _queue_reminders(campaign: Campaign, now: datetime) -> int:
 
 
 def _expire(campaign: Campaign, now: datetime) -> int:
-    """Close the invitations nobody answered in time; record "no consent" if the campaign says so."""
+    """Close the invitations nobody answered in time; record "no consent" if the campaign says so.
+    The time runs from when the invitation was sent: one still queued (held by a pause, deferred
+    by the mail server) has not been seen, so it does not lapse."""
     expired = 0
-    lapsed = campaign.invitations.filter(status__in=OPEN_INVITATIONS, expires_at__lte=now).select_related("person")
+    lapsed = campaign.invitations.filter(
+        status__in=[InvitationStatus.SENT, InvitationStatus.OPENED], expires_at__lte=now
+    ).select_related("person")
     while batch := list(lapsed[:CHUNK]):
         for invitation in batch:
             with transaction.atomic(), service_scope():
@@ -344,20 +359,34 @@ def _expire(campaign: Campaign, now: datetime) -> int:
 
 
 def _record_no_answer(campaign: Campaign, invitation: Invitation) -> None:
+    """ "No consent" for each pair asked, but never over a consent valid now (given meanwhile on
+    paper or in the preference centre), and nothing for people no longer active."""
+    person = invitation.person
+    if person.status != PersonStatus.ACTIVE or person.archived_at is not None or person.merged_into_id is not None:
+        return
     purposes = {purpose.code: purpose for purpose in campaign.purposes.all()}
-    states = {
-        (consent_row.purpose_id, consent_row.channel): consent_row.state
-        for consent_row in Consent.objects.filter(person=invitation.person)
-    }
+    settled = _settled_pairs(person)
     for code in invitation.notices:
         purpose = purposes[code]
         for _purpose, channel in asked_pairs([purpose], campaign.channels):
-            if states.get((purpose.pk, channel)) in (ConsentState.REFUSED, ConsentState.WITHDRAWN):
+            if (purpose.pk, channel) in settled:
                 continue
             consent.record_consent(
                 invitation.person, purpose, channel, ConsentKind.REFUSED, actor=PACER, method=ConsentMethod.SYSTEM,
                 campaign_id=campaign.pk, invitation_id=invitation.pk,
             )  # fmt: skip
+
+
+def _settled_pairs(person: Person) -> set[tuple[int, str]]:
+    """Pairs a refusal must not be recorded over: already refused or withdrawn, or granted and
+    valid now."""
+    now = timezone.now()
+    settled = set()
+    for row in Consent.objects.filter(person=person):
+        valid = row.state == ConsentState.GRANTED and (row.expires_at is None or row.expires_at > now)
+        if valid or row.state in (ConsentState.REFUSED, ConsentState.WITHDRAWN):
+            settled.add((row.purpose_id, row.channel))
+    return settled
 
 
 def _finish_if_done(campaign: Campaign) -> int:
@@ -379,7 +408,12 @@ def follow_delivery(message: OutboundMessage, status: str) -> None:
     now = timezone.now()
     invitations = Invitation.objects.filter(pk=message.invitation_id)
     if status == MessageStatus.SENT:
-        invitations.filter(status=InvitationStatus.QUEUED).update(status=InvitationStatus.SENT, sent_at=now)
+        valid_days = (
+            Campaign.objects.filter(invitations=message.invitation_id).values_list("valid_days", flat=True).first()
+        )
+        invitations.filter(status=InvitationStatus.QUEUED).update(
+            status=InvitationStatus.SENT, sent_at=now, expires_at=now + timedelta(days=valid_days or 30)
+        )
     elif status == MessageStatus.FAILED:
         invitations.filter(status__in=[InvitationStatus.QUEUED, InvitationStatus.SENT]).update(
             status=InvitationStatus.BOUNCED
@@ -445,7 +479,9 @@ def answer_invitation(
     invitation: Invitation, granted: set[str], *, actor: Any, evidence: consent.Evidence
 ) -> list[Any]:
     """Record the person's choice: a grant for each ticked box, a refusal for each one left
-    empty. Only the first answer counts (a second submit, or a replayed link, changes nothing)."""
+    empty, except where a consent valid now stands (an empty box does not take it back: the
+    preference centre and unsubscribe do). Only the first answer counts (a second submit, or a
+    replayed link, changes nothing)."""
     now = timezone.now()
     claimed = Invitation.objects.filter(pk=invitation.pk, status__in=OPEN_INVITATIONS).update(
         status=InvitationStatus.ANSWERED, answered_at=now, opened_at=invitation.opened_at or now,
@@ -454,8 +490,11 @@ def answer_invitation(
     if not claimed:
         raise AlreadyAnsweredError
     events = []
+    settled = _settled_pairs(invitation.person)
     for question in questions(invitation):
         kind = ConsentKind.GRANTED if question.field in granted else ConsentKind.REFUSED
+        if kind == ConsentKind.REFUSED and (question.purpose.pk, question.channel) in settled:
+            continue
         events.append(
             consent.record_consent(
                 invitation.person,
@@ -471,3 +510,29 @@ def answer_invitation(
             )
         )
     return events
+
+
+# What other apps ask -----------------------------------------------------------------------
+
+
+def invitation_verdict(message: OutboundMessage) -> Verdict:
+    """The send gate's question for an invitation or a reminder: is it still worth sending?"""
+    if message.invitation_id is None:
+        return Verdict(allowed=False, reason="an invitation message without its invitation")
+    invitation = Invitation.objects.select_related("campaign").filter(pk=message.invitation_id).first()
+    if invitation is None:
+        return Verdict(allowed=False, reason="the invitation no longer exists")
+    if invitation.campaign.status != CampaignStatus.RUNNING:
+        return Verdict(allowed=False, reason=f"the campaign is {invitation.campaign.status}")
+    if invitation.status not in OPEN_INVITATIONS:
+        return Verdict(allowed=False, reason=f"the invitation is {invitation.status}")
+    if invitation.expires_at is not None and invitation.expires_at <= timezone.now():
+        return Verdict(allowed=False, reason="the invitation has expired")
+    return Verdict(allowed=True)
+
+
+def close_invitations_of(person: Any) -> int:
+    """The person was erased: their invitations that wait or are open close for good."""
+    return Invitation.objects.filter(person=person, status__in=WAITING_INVITATIONS).update(
+        status=InvitationStatus.CANCELLED
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -64,10 +65,22 @@ def marketing_letter(person: Person, purpose: Purpose, subject: str, body: str, 
 @service
 def send_mailing(values: dict[str, Any], *, actor: Any) -> Mailing:
     """Queue a mailing to everyone who consented to its purpose by email."""
+    values = dict(values)
+    token = values.pop("token", None)
     purpose: Purpose = values["purpose"]
     if ContactChannel.EMAIL not in purpose.channels:
         raise ValidationError({"purpose": [_("This purpose does not use email.")]})
-    mailing = Mailing.objects.create(created_by=actor if getattr(actor, "pk", None) else None, **values)
+    if token is not None:
+        sent_before = Mailing.objects.filter(form_token=token).first()
+        if sent_before is not None:
+            return sent_before  # the same form again: queued once
+    try:
+        with transaction.atomic():
+            mailing = Mailing.objects.create(
+                created_by=actor if getattr(actor, "pk", None) else None, form_token=token, **values
+            )
+    except IntegrityError:  # the same form, at the same moment, from another request
+        return Mailing.objects.get(form_token=token)
     people = list(consenting(purpose).order_by("pk"))
     for start in range(0, len(people), CHUNK):
         letters = [

@@ -109,7 +109,17 @@ def test_erased_people_receive_nothing(cast, inbox) -> None:
     from registru.people import services as people
 
     person = PersonFactory(owner=cast.alice, emails=["cineva@firma.ro"])
-    queue(person, "svc-3", MessageKind.SERVICE, "")
+    message = queue(person, "svc-3", MessageKind.SERVICE, "")
     people.erase_person(person, actor=cast.dora, reason="art. 17")
-    assert deliver_due().blocked == 1
+    deliver_due()
     assert inbox.messages == []
+    # The outbox keeps that a message existed, not who it was for nor what it said.
+    kept = OutboundMessage.objects.get(pk=message.pk)
+    assert (kept.status, kept.recipient, kept.subject, kept.body_text, kept.headers) == (
+        MessageStatus.BLOCKED,
+        "",
+        "",
+        "",
+        {},
+    )
+    assert AuditEvent.objects.filter(action="mail.erased", subject_id=person.pk).count() == 1

@@ -39,6 +39,7 @@ from registru.people.services.common import (
     ensure_in_scope,
 )
 from registru.people.services.related import _delete_affiliation
+from registru.people.signals import person_erased
 from registru.people.validation import MAX_CONTACTS, clean_input
 from registru.vault import services as vault
 
@@ -241,6 +242,7 @@ def erase_person(person: Person, *, actor: Any, reason: str) -> Person:
     _compare_and_set(person, values, None)
     record(A.PERSON_ERASED, actor=actor, target=person, changes=changes, reason=reason, subject_id=person.pk)
     search.reindex([person.pk])
+    person_erased.send(Person, person=person, actor=actor)
     vault.shred(person.pk)
     return person
 

@@ -219,9 +219,30 @@ def test_a_box_that_was_not_offered_changes_nothing(cast, purposes) -> None:
     assert ConsentEvent.objects.filter(person=person).count() == 1
 
 
-def test_a_restricted_person_s_link_opens_nothing(cast, purposes) -> None:
+def test_a_restricted_person_may_still_withdraw_but_not_grant(cast, purposes) -> None:
+    # Art. 18 restricts processing; Art. 7(3) keeps withdrawal possible at any time.
     person = PersonFactory(lawful_basis="contract")
     grant(person, purposes["newsletter"])
-    path = path_of(links.preferences_url(person.pk))
+    grant(person, purposes["events"])
     restrict(person)
-    assert Client().get(path).status_code == 400
+    bare = Client(enforce_csrf_checks=True)
+    response = bare.post(path_of(links.unsubscribe_url(person.pk, "events")), ONE_CLICK,
+                         content_type="application/x-www-form-urlencoded")  # fmt: skip
+    assert response.status_code == 200
+    client, path, page = preferences(person)
+    # Untick the newsletter, tick offers by email: the withdrawal counts, the grant waits.
+    client.post(path, {"choice": ["offers__email"], "csrfmiddlewaretoken": csrf_of(page)})
+    assert state_of(person) == {("newsletter", "email"): ConsentState.WITHDRAWN,
+                                ("events", "email"): ConsentState.WITHDRAWN}  # fmt: skip
+
+
+def test_an_erased_person_s_links_open_nothing(cast, purposes) -> None:
+    from registru.people import services as people
+
+    person = PersonFactory(lawful_basis="contract")
+    grant(person, purposes["newsletter"])
+    paths = [path_of(links.preferences_url(person.pk)), path_of(links.unsubscribe_url(person.pk, "newsletter"))]
+    people.erase_person(person, actor=cast.dora, reason="art. 17")
+    for path in paths:
+        assert Client().post(path, ONE_CLICK, content_type="application/x-www-form-urlencoded").status_code == 400
+    assert ConsentEvent.objects.filter(person=person).count() == 1
