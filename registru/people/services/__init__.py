@@ -15,11 +15,11 @@ from registru.people.services.organizations import (
 )
 from registru.people.services.people import (
     archive_person,
-    confirm_person,
-    mark_person_stale,
     bulk_update_people,
+    confirm_person,
     create_person,
     erase_person,
+    mark_person_stale,
     merge_people,
     restore_person,
     revert_person_change,
@@ -37,10 +37,9 @@ from registru.people.services.related import (
 __all__ = [
     "archive_organization",
     "archive_person",
-    "confirm_person",
-    "mark_person_stale",
     "audit_value",
     "bulk_update_people",
+    "confirm_person",
     "create_affiliation",
     "create_note",
     "create_organization",
@@ -49,6 +48,7 @@ __all__ = [
     "delete_note",
     "ensure_in_scope",
     "erase_person",
+    "mark_person_stale",
     "merge_organizations",
     "merge_people",
     "restore_organization",
