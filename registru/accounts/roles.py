@@ -38,6 +38,7 @@ class Capability(StrEnum):
     MANAGE_PURPOSES = "manage_purposes"  # purposes of processing and their notices
     READ_OUTBOX = "read_outbox"  # the outgoing mail and, outside production, the local mailbox
     EXPORT_CONSENT_PROOF = "export_consent_proof"  # a person's consent proof bundle
+    MANAGE_QUESTIONNAIRES = "manage_questionnaires"  # data-update questionnaires and their results
 
 
 ROLE_SCOPE: dict[str, RecordScope] = {
@@ -68,6 +69,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             Capability.ERASE_PEOPLE,
             Capability.MANAGE_PURPOSES,
             Capability.EXPORT_CONSENT_PROOF,
+            Capability.MANAGE_QUESTIONNAIRES,
         }
     ),
     Role.MANAGER: frozenset(
@@ -77,6 +79,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             Capability.USE_API,
             Capability.RUN_CAMPAIGNS,
             Capability.EXPORT_CONSENT_PROOF,
+            Capability.MANAGE_QUESTIONNAIRES,
         }
     ),
     Role.AGENT: frozenset({Capability.BROWSE_RECORDS, Capability.USE_API}),

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "registru.mail",
     "registru.campaigns",
     "registru.portal",
+    "registru.questionnaires",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

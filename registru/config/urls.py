@@ -20,6 +20,7 @@ urlpatterns = [
     path("account/", include("registru.accounts.urls")),
     path("audit/", include("registru.audit.urls")),
     path("campaigns/", include("registru.campaigns.urls")),
+    path("questionnaires/", include("registru.questionnaires.urls")),
     path("outbox/", include("registru.mail.urls")),
     path("consent/", include("registru.consent.urls")),
     path("p/", include("registru.portal.urls")),

@@ -21,6 +21,7 @@ def capabilities(request: HttpRequest) -> dict[str, Any]:
         "may_run_campaigns": user.can(Capability.RUN_CAMPAIGNS),
         "may_manage_purposes": user.can(Capability.MANAGE_PURPOSES),
         "may_read_outbox": user.can(Capability.READ_OUTBOX),
+        "may_manage_questionnaires": user.can(Capability.MANAGE_QUESTIONNAIRES),
     }
 
 

@@ -85,7 +85,10 @@ def _filter_organization(request: HttpRequest, criteria: selectors.PeopleFilter)
 def _get_filters(request: HttpRequest) -> dict[str, Any]:
     # Links from an organization page pass its id; ids are not personal data.
     organization = optional_int(request.GET.get("organization"))
-    return {"organization": organization} if organization else {}
+    filters: dict[str, Any] = {"organization": organization} if organization else {}
+    if request.GET.get("stale"):  # "people whose data went stale": a link, no personal data
+        filters["stale"] = "on"
+    return filters
 
 
 def _criteria(form: PeopleFilterForm) -> tuple[selectors.PeopleFilter, str, str | None]:

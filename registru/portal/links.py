@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.urls import reverse
@@ -79,3 +79,25 @@ def read_person_link(use: TokenUse, token: str) -> Opened:
     if not hmac.compare_digest(opened.nonce, derived_nonce(use, *parts)):
         raise TokenError("tampered")
     return opened
+
+
+# Data-update questionnaires ------------------------------------------------------------------
+
+
+def questionnaire_nonce(questionnaire_id: int, person_id: int, created_at: datetime) -> str:
+    # The request's moment is part of it: each round of a recurring questionnaire has its own link.
+    return derived_nonce(TokenUse.QUESTIONNAIRE, questionnaire_id, person_id, created_at.isoformat())
+
+
+def questionnaire_digest(questionnaire_id: int, person_id: int, created_at: datetime) -> str:
+    return nonce_digest(questionnaire_nonce(questionnaire_id, person_id, created_at))
+
+
+def questionnaire_url(request_id: int, person_id: int, questionnaire_id: int, created_at: datetime) -> str:
+    nonce = questionnaire_nonce(questionnaire_id, person_id, created_at)
+    token = make(TokenUse.QUESTIONNAIRE, request_id, nonce, f"{person_id}:{questionnaire_id}")
+    return absolute(reverse("portal:questionnaire", args=[token]))
+
+
+def read_questionnaire(token: str, valid_for: timedelta) -> Opened:
+    return read(TokenUse.QUESTIONNAIRE, token, valid_for)

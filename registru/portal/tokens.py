@@ -22,6 +22,7 @@ class TokenUse(StrEnum):
     INVITATION = "invitation"
     PREFERENCES = "preferences"
     UNSUBSCRIBE = "unsubscribe"
+    QUESTIONNAIRE = "questionnaire"
 
 
 class TokenError(Exception):

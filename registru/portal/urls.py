@@ -5,10 +5,12 @@ from __future__ import annotations
 from django.urls import path
 
 from registru.portal import views
+from registru.questionnaires import public
 
 app_name = "portal"
 urlpatterns = [
     path("i/<token:token>/", views.invitation, name="invitation"),
     path("preferences/<token:token>/", views.preference_centre, name="preferences"),
     path("u/<token:token>/", views.unsubscribe, name="unsubscribe"),
+    path("q/<token:token>/", public.questionnaire, name="questionnaire"),
 ]

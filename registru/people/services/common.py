@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from registru.accounts.roles import Capability
 from registru.audit.actions import AuditAction as A
 from registru.audit.services import Changes, diff, record
-from registru.core.actors import SystemActor
+from registru.core.actors import SubjectActor, SystemActor
 from registru.core.errors import ConflictError, NotInScopeError
 from registru.core.scopes import Action, restrict
 from registru.people.models import Person
@@ -35,7 +35,9 @@ def _changes(instance: Model, cleaned: dict[str, Any]) -> Changes:
 
 
 def _is_user(actor: Any) -> bool:
-    return not isinstance(actor, SystemActor)
+    # The data subject acts on their own record only: the public page hands the services the
+    # person its signed link names.
+    return not isinstance(actor, (SystemActor, SubjectActor))
 
 
 def ensure_in_scope(actor: Any, instance: Model) -> None:

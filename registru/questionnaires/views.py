@@ -1,0 +1,154 @@
+"""Questionnaire pages: the list, defining one, its results with a CSV of the counts (managers
+and the DPO), and the review queue (whoever may change the people concerned)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from registru.accounts.roles import Capability
+from registru.core.errors import NotInScopeError
+from registru.core.pagination import InvalidCursorError, Sort, paginate
+from registru.core.views import apply_errors, capability_required, form_error_text
+from registru.questionnaires import selectors, services
+from registru.questionnaires.fields import LABELS
+from registru.questionnaires.forms import DecisionForm, QuestionFormSet, QuestionnaireForm, question_initial
+from registru.questionnaires.models import Proposal, Questionnaire
+
+MANAGE = capability_required(Capability.MANAGE_QUESTIONNAIRES)
+REVIEW = capability_required(Capability.BROWSE_RECORDS)
+PAGE_SIZE = 25
+
+
+def _language() -> str:
+    return (get_language() or "ro").split("-")[0]
+
+
+@MANAGE
+def questionnaire_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "questionnaires/list.html", {"questionnaires": selectors.questionnaires_for(request.user)})
+
+
+@MANAGE
+@require_http_methods(["GET", "POST"])
+def questionnaire_new(request: HttpRequest) -> HttpResponse:
+    return _edit(request, None)
+
+
+@MANAGE
+@require_http_methods(["GET", "POST"])
+def questionnaire_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _edit(request, get_object_or_404(Questionnaire, pk=pk))
+
+
+def _edit(request: HttpRequest, questionnaire: Questionnaire | None) -> HttpResponse:
+    form = QuestionnaireForm(request.POST or None, questionnaire=questionnaire)
+    initial = question_initial(list(questionnaire.questions.all())) if questionnaire else []
+    questions = QuestionFormSet(request.POST or None, prefix="q", initial=initial)
+    if request.method == "POST":
+        if form.is_valid() and questions.is_valid():
+            asked = [f.question() for f in questions if f.has_changed() and not f.cleaned_data.get("DELETE")]
+            try:
+                saved = services.save_questionnaire(questionnaire, form.service_values(), asked, actor=request.user)
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(request, _("Questionnaire saved."))
+                return redirect("questionnaires:detail", saved.pk)
+        else:
+            messages.error(request, form_error_text(form) or _("Check the questions."))
+    return render(request, "questionnaires/form.html",
+                  {"form": form, "questions": questions, "questionnaire": questionnaire})  # fmt: skip
+
+
+@MANAGE
+def questionnaire_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    questionnaire = get_object_or_404(Questionnaire, pk=pk)
+    results = selectors.results(questionnaire, _language())
+    due = services.due_people(questionnaire, services.timezone.now()).count() if questionnaire.active else 0
+    return render(request, "questionnaires/detail.html",
+                  {"questionnaire": questionnaire, "results": results, "due": due})  # fmt: skip
+
+
+@MANAGE
+@require_POST
+def questionnaire_run(request: HttpRequest, pk: int) -> HttpResponse:
+    """Ask who is due now rather than at the next tick of the clock."""
+    get_object_or_404(Questionnaire, pk=pk)
+    from registru.mail.tasks import deliver_now
+
+    report = services.run()
+    deliver_now.enqueue()
+    messages.success(request, _("%(count)d people were asked.") % {"count": report.sent})
+    return redirect("questionnaires:detail", pk)
+
+
+@MANAGE
+def questionnaire_csv(request: HttpRequest, pk: int) -> HttpResponse:
+    """The counts behind the charts (no person in them)."""
+    questionnaire = get_object_or_404(Questionnaire, pk=pk)
+    results = selectors.results(questionnaire, _language())
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([_("Question"), _("Option"), _("Answers")])
+    for row in results.questions:
+        label = row.question.label(_language())
+        for option, count in row.counts or [("", row.answered)]:
+            writer.writerow([label, option, count])
+    for name, count in results.corrections:
+        writer.writerow([_("Corrected: %(field)s") % {"field": name}, "", count])
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="questionnaire-{questionnaire.pk}-results.csv"'
+    return response
+
+
+@REVIEW
+def review_list(request: HttpRequest) -> HttpResponse:
+    queue = selectors.review_queue(request.user)
+    try:
+        page = paginate(queue, Sort("id"), "reviews", request.GET.get("cursor"), PAGE_SIZE)
+    except InvalidCursorError:
+        page = paginate(queue, Sort("id"), "reviews", None, PAGE_SIZE)
+    rows = [_row(proposal) for proposal in page.items]
+    return render(request, "questionnaires/reviews.html", {"page": page, "rows": rows, "form": DecisionForm()})
+
+
+def _row(proposal: Proposal) -> dict[str, Any]:
+    old, new = services.proposal_values(proposal)
+    return {"proposal": proposal, "label": LABELS.get(proposal.field, proposal.field), "old": old, "new": new,
+            "by_hand": proposal.field in services.REVIEW_ONLY}  # fmt: skip
+
+
+@REVIEW
+@require_POST
+def review_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    proposal = selectors.review_queue(request.user).filter(pk=pk).first()
+    if proposal is None:
+        raise Http404
+    form = DecisionForm(request.POST)
+    error = ""
+    if form.is_valid():
+        try:
+            services.decide_proposal(proposal, accept=form.cleaned_data["decision"] == "accept",
+                                     reason=form.cleaned_data["reason"], actor=request.user)  # fmt: skip
+        except NotInScopeError as exc:
+            raise Http404 from exc
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            messages.success(request, _("Decision recorded."))
+            return redirect("questionnaires:reviews")
+    else:
+        error = form_error_text(form)
+    return render(request, "questionnaires/reviews.html", {
+        "page": None, "rows": [_row(proposal)], "form": form, "error": error,
+    })  # fmt: skip
