@@ -32,3 +32,10 @@ def test_the_demo_has_a_campaign_whose_links_open_from_the_outbox(settings) -> N
     link = re.search(r"https?://[^\s\"<]+(/p/i/[^\s\"<]+)", page)
     assert link, "the message page shows the consent link"
     assert Client().get(link.group(1)).status_code == 200
+    # The yearly data check has asked the partners' people too.
+    request = OutboundMessage.objects.filter(idempotency_key__startswith="questionnaire:").first()
+    assert request is not None
+    page = admin.get(f"/outbox/{request.pk}/").content.decode()
+    link = re.search(r"https?://[^\s\"<]+(/p/q/[^\s\"<]+)", page)
+    assert link, "the message page shows the questionnaire link"
+    assert Client().get(link.group(1)).status_code == 200

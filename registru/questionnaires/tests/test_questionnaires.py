@@ -136,6 +136,8 @@ def test_confirming_as_is_moves_last_verified_and_records_the_answers(cast, due,
     answer = Answer.objects.get(person=due)
     assert isinstance(answer.value, dict)
     assert "enc" in answer.value  # encrypted under the person's key
+    page = login(cast.alice).get(f"/people/{due.pk}/").content.decode()
+    assert "Trimestrial" in page or "Quarterly" in page  # the answer, on the person's page
     event = AuditEvent.objects.filter(subject_id=due.pk, action="person.verified").latest("id")
     assert (event.channel, event.actor_label) == ("portal", f"data subject via questionnaire #{questionnaire.pk}")
 

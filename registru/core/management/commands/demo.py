@@ -86,6 +86,23 @@ CAMPAIGN = {
 }  # fmt: skip
 
 
+QUESTIONNAIRE = {
+    "name": "Verificarea anuală a datelor (parteneri)", "active": True, "review": True,
+    "fields": ["name", "emails", "phones", "job_title", "employer", "address", "consents"],
+    "audience": {"organization_status": "partner"}, "every_months": 12,
+    "intro_ro": "Țineți datele de contact la zi: verificați ce avem și corectați ce s-a schimbat.",
+    "intro_en": "Keep your contact details current: check what we hold and correct what has changed.",
+    "subject_ro": "Datele dumneavoastră de contact sunt corecte?", "subject_en": "Are your contact details correct?",
+    "body_ro": "Bună ziua, {name}!\n\nVă rugăm să verificați datele pe care le avem despre dumneavoastră:\n{link}",
+    "body_en": "Hello {name},\n\nPlease check the data we hold about you:\n{link}",
+    "reminders": 2, "reminder_days": 7, "valid_days": 30,
+}  # fmt: skip
+QUESTIONNAIRE_QUESTIONS = [
+    {"kind": "choice", "label_ro": "Cum preferați să vă contactăm?", "label_en": "How do you prefer to be contacted?",
+     "options": [{"ro": "E-mail", "en": "Email"}, {"ro": "Telefon", "en": "Phone"}], "required": False},
+]  # fmt: skip
+
+
 def valid_cui(seed: int) -> str:
     digits = str(seed)
     return digits + ro_cui.calc_check_digit(digits)
@@ -115,6 +132,7 @@ class Command(BaseCommand):
         organizations = self._organizations(users)
         created = self._people(users, organizations, options["people"])
         self._consent(users)
+        self._questionnaire(users)
         self._prove_the_trail()
         self.stdout.write(
             self.style.SUCCESS(
@@ -165,6 +183,16 @@ class Command(BaseCommand):
             consent.publish_notice(purpose, "ro", ro, actor=ACTOR)
             consent.publish_notice(purpose, "en", en, actor=ACTOR)
         return purpose
+
+    def _questionnaire(self, users: dict[str, User]) -> None:
+        """A yearly data check for partners' contact people, its first round sent (Outbox)."""
+        from registru.questionnaires import services as questionnaires
+        from registru.questionnaires.models import Questionnaire
+
+        if Questionnaire.objects.exists():
+            return
+        questionnaires.save_questionnaire(None, QUESTIONNAIRE, QUESTIONNAIRE_QUESTIONS, actor=users["bob"])
+        questionnaires.run()
 
     def _prove_the_trail(self) -> None:
         """Seal, checkpoint and verify, so that the DPO's trail page has something to show."""
