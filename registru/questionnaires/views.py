@@ -124,8 +124,15 @@ def review_list(request: HttpRequest) -> HttpResponse:
 
 def _row(proposal: Proposal) -> dict[str, Any]:
     old, new = services.proposal_values(proposal)
-    return {"proposal": proposal, "label": LABELS.get(proposal.field, proposal.field), "old": old, "new": new,
-            "by_hand": proposal.field in services.REVIEW_ONLY}  # fmt: skip
+    return {"proposal": proposal, "label": LABELS.get(proposal.field, proposal.field), "old": _shown(old),
+            "new": _shown(new), "by_hand": proposal.field in services.REVIEW_ONLY}  # fmt: skip
+
+
+def _shown(value: Any) -> str:
+    """A proposal's value as one line: lists (emails, phones) joined, texts as they are."""
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    return "" if value is None else str(value)
 
 
 @REVIEW
