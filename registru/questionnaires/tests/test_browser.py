@@ -326,7 +326,9 @@ def reviewed_by_the_manager(browser: Any, site: Any, due: Person, questionnaire:
     due.refresh_from_db()
     assert (due.phones, due.job_title) == ([NEW_PHONE], OLD_TITLE)
     decided = {p.field: p for p in Proposal.objects.filter(person=due)}
-    assert (decided["phones"].status, decided["phones"].decided_by.username) == (ProposalStatus.APPLIED, "bob")
+    decider = decided["phones"].decided_by
+    assert decider is not None
+    assert (decided["phones"].status, decider.username) == (ProposalStatus.APPLIED, "bob")
     assert (decided["job_title"].status, decided["job_title"].reason) == (
         ProposalStatus.REJECTED, "Titlul corect e în contract",
     )  # fmt: skip
