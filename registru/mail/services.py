@@ -138,7 +138,8 @@ def claim(limit: int) -> tuple[str, list[OutboundMessage]]:
 
 
 def deliver_due(*, limit: int = 500, through: Transport | None = None) -> DeliveryReport:
-    """Deliver the due messages, a batch at a time, over one connection."""
+    """Deliver the due messages, a batch at a time, a group of messages side by side over the
+    transport's connections (see ``mail.transport``)."""
     report = DeliveryReport()
     channel = through or transport()
     try:
@@ -146,30 +147,66 @@ def deliver_due(*, limit: int = 500, through: Transport | None = None) -> Delive
             owner, batch = claim(limit)
             if not batch:
                 break
-            for message in batch:
-                _deliver(message, owner, channel, report)
+            for start in range(0, len(batch), channel.lanes):
+                _deliver(batch[start : start + channel.lanes], owner, channel, report)
     finally:
         channel.close()
     return report
 
 
-def _deliver(message: OutboundMessage, owner: str, channel: Transport, report: DeliveryReport) -> None:
-    verdict = gate.check(message)
-    if not verdict.allowed:
-        _finish(message, owner, MessageStatus.BLOCKED, verdict.reason, A.MAIL_BLOCKED)
-        report.blocked += 1
+def _deliver(messages: list[OutboundMessage], owner: str, channel: Transport, report: DeliveryReport) -> None:
+    going = []
+    for message in messages:
+        verdict = gate.check(message)  # asked for each message now, as it is about to go
+        if verdict.allowed:
+            going.append(message)
+        else:
+            _finish(message, owner, MessageStatus.BLOCKED, verdict.reason, A.MAIL_BLOCKED)
+            report.blocked += 1
+    if not going:
         return
-    try:
-        channel.send(_email(message), commit=lambda: _finish(message, owner, MessageStatus.SENT, "", A.MAIL_SENT))
-    except TemporaryFailureError as exc:
-        _retry_or_fail(message, str(exc), report)
-        return
-    except PermanentFailureError as exc:
-        _correct(message, MessageStatus.FAILED, str(exc), A.MAIL_FAILED)
-        report.failed += 1
-        return
-    report.sent += 1
-    report.messages.append(message.pk)
+    outcomes = channel.send_many(
+        [_email(message) for message in going], commit=lambda ready: _record_sent(going, ready, owner)
+    )
+    for message, outcome in zip(going, outcomes, strict=True):
+        if outcome is None:
+            report.sent += 1
+            report.messages.append(message.pk)
+        elif isinstance(outcome, PermanentFailureError):
+            _correct(message, MessageStatus.FAILED, str(outcome), A.MAIL_FAILED)
+            report.failed += 1
+        elif isinstance(outcome, TemporaryFailureError):
+            _retry_or_fail(message, str(outcome), report)
+        # NotRecordedError: another worker took the message over; it is theirs to record.
+
+
+def _record_sent(messages: list[OutboundMessage], ready: list[int], owner: str) -> list[int]:
+    """Record the messages whose DATA waits for its final dot as sent, with one audit event
+    each, in one transaction; returns the indexes recorded (those this worker still holds)."""
+    now = timezone.now()
+    pks = [messages[i].pk for i in ready]
+    with transaction.atomic(), service_scope():
+        changed = OutboundMessage.objects.filter(pk__in=pks, status=MessageStatus.SENDING, lease_owner=owner).update(
+            status=MessageStatus.SENT, sent_at=now, lease_until=None, last_error=""
+        )
+        if changed == len(pks):
+            recorded = ready
+        else:  # a lease ran out and another worker took some over: ours carry our owner token
+            mine = set(OutboundMessage.objects.filter(pk__in=pks, status=MessageStatus.SENT, lease_owner=owner)
+                       .values_list("pk", flat=True))  # fmt: skip
+            recorded = [i for i in ready if messages[i].pk in mine]
+        sent = [messages[i] for i in recorded]
+        drafts = [
+            Draft(A.MAIL_SENT, message, {"status": (MessageStatus.SENDING.value, MessageStatus.SENT.value)},
+                  subject_id=message.person_id)
+            for message in sent
+            if message.person_id is not None
+        ]  # fmt: skip
+        if drafts:
+            record_many(drafts, actor=DELIVERY)
+        for message in sent:
+            message_finished.send(OutboundMessage, message=message, status=MessageStatus.SENT)
+    return recorded
 
 
 def _email(message: OutboundMessage) -> EmailMessage:
