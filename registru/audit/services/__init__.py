@@ -70,7 +70,7 @@ def record_many(drafts: Sequence[Draft], *, actor: Any) -> list[AuditEvent]:
     actor_id, actor_label = actor_identity(actor)
     origin = Origin(timezone.now(), actor_id, actor_label, str(context.channel), context.request_id)
     subjects = {draft.subject_id for draft in drafts if draft.subject_id is not None and draft.changes}
-    with vault.keys_for(subjects) if len(subjects) > 1 else nullcontext():
+    with vault.keys_for(subjects) if subjects else nullcontext():
         return _write(drafts, origin)
 
 
