@@ -1,0 +1,1 @@
+"""Registru's benchmarks: ``python -m bench`` (or ``make bench``) lists them and their options."""

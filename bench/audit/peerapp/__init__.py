@@ -1,0 +1,1 @@
+"""Tables shaped like Registru's people, for the peers of B1 (bench-only)."""
