@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from registru.people.choices import Language, OrganizationStatus
 from registru.questionnaires.fields import GROUPS
-from registru.questionnaires.models import Question, QuestionKind, Questionnaire
+from registru.questionnaires.models import Question, QuestionKind, Questionnaire, Schedule
 
 DEFAULT_BODY_RO = "Bună ziua, {name}!\n\nVă rugăm să verificați datele pe care le avem despre dumneavoastră:\n{link}"
 DEFAULT_BODY_EN = "Hello {name},\n\nPlease check the data we hold about you:\n{link}"
@@ -32,6 +32,13 @@ class QuestionnaireForm(forms.Form):
     every_months = forms.IntegerField(
         label=_("Ask again every (months)"), min_value=1, max_value=120, initial=12,
         help_text=_("Counted from when the person last confirmed their data."),
+    )  # fmt: skip
+    schedule = forms.ChoiceField(label=_("Schedule"), choices=Schedule.choices, initial=Schedule.SINCE_VERIFIED,
+                                 widget=forms.RadioSelect)  # fmt: skip
+    next_round_at = forms.DateTimeField(
+        label=_("First round starts"), required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text=_("For rounds only; later rounds follow every N months."),
     )  # fmt: skip
     language = forms.ChoiceField(label=_("Only people who speak"), required=False,
                                  choices=[("", _("any language")), *Language.choices])  # fmt: skip

@@ -26,6 +26,11 @@ class QuestionKind(models.TextChoices):
     DATE = "date", _("date")
 
 
+class Schedule(models.TextChoices):
+    SINCE_VERIFIED = "since_verified", _("every N months since the person last confirmed their data")
+    ROUNDS = "rounds", _("in rounds: everyone in the audience, from a date, every N months")
+
+
 class Questionnaire(models.Model):
     """What to ask, whom, and how often. Its texts are staff's, not personal data."""
 
@@ -38,6 +43,9 @@ class Questionnaire(models.Model):
     subject_en = models.CharField(_("subject (English)"), max_length=200)
     body_en = models.TextField(_("message (English)"))
     every_months = models.PositiveSmallIntegerField(_("every (months)"), default=12)
+    schedule = models.CharField(_("schedule"), max_length=16, choices=Schedule.choices, default=Schedule.SINCE_VERIFIED)
+    # For rounds: when the next round starts (then moves on by ``every_months``).
+    next_round_at = models.DateTimeField(_("next round starts"), null=True, blank=True)
     audience = models.JSONField(_("audience"), default=dict)
     review = models.BooleanField(_("corrections are reviewed before they apply"), default=True)
     reminders = models.PositiveSmallIntegerField(_("reminders"), default=2)

@@ -58,6 +58,7 @@ from registru.questionnaires.models import (
     Request,
     RequestStatus,
     Response,
+    Schedule,
 )
 from registru.vault import services as vault
 
@@ -67,7 +68,7 @@ CHUNK = 500
 KEY_PREFIX = "questionnaire:"
 EDITABLE = (
     "name", "fields", "intro_ro", "intro_en", "subject_ro", "body_ro", "subject_en", "body_en", "every_months",
-    "audience", "review", "reminders", "reminder_days", "valid_days", "active",
+    "audience", "review", "reminders", "reminder_days", "valid_days", "active", "schedule", "next_round_at",
 )  # fmt: skip
 
 
@@ -83,6 +84,8 @@ def _errors(values: dict[str, Any], questions: list[dict[str, Any]]) -> dict[str
     unknown = [code for code in values.get("fields", []) if code not in BY_CODE]
     if unknown or not values.get("fields"):
         errors["fields"] = [_("Choose what people are asked to confirm.")]
+    if values.get("schedule") == Schedule.ROUNDS and not values.get("next_round_at"):
+        errors["next_round_at"] = [_("Rounds need the date the first one starts.")]
     for index, question in enumerate(questions):
         kind = question.get("kind")
         if kind in (QuestionKind.CHOICE, QuestionKind.MULTIPLE) and len(question.get("options", [])) < 2:
@@ -143,20 +146,32 @@ class Run:
     expired: int = 0
 
 
+def _interval(questionnaire: Questionnaire) -> timedelta:
+    return timedelta(days=round(30.44 * max(questionnaire.every_months, 1)))
+
+
 def due_people(questionnaire: Questionnaire, now: datetime) -> QuerySet[Person]:
-    """Who should be asked now: active people with an email, in the audience, whose data was
-    last confirmed longer ago than the recurrence (or never), and who were not asked by this
-    questionnaire within it either."""
-    since = now - timedelta(days=round(30.44 * max(questionnaire.every_months, 1)))
+    """Who should be asked now: active people with an email, in the audience, and
+
+    - every N months since verified: whose data was last confirmed longer ago than that (or
+      never), and who were not asked by this questionnaire within it either;
+    - in rounds: once a round has started, everyone not yet asked in it.
+    """
+    people_due = Person.objects.filter(
+        status=PersonStatus.ACTIVE, archived_at__isnull=True, merged_into__isnull=True
+    ).exclude(emails=[])
+    if questionnaire.schedule == Schedule.ROUNDS:
+        round_start = questionnaire.next_round_at
+        if round_start is None or round_start > now:
+            return people_due.none()
+        since = round_start
+    else:
+        since = now - _interval(questionnaire)
+        people_due = people_due.filter(Q(last_verified_at__isnull=True) | Q(last_verified_at__lt=since))
     asked_lately = Request.objects.filter(questionnaire=questionnaire, person=OuterRef("pk")).filter(
-        Q(created_at__gt=since) | Q(status=RequestStatus.OPEN)
+        Q(created_at__gte=since) | Q(status=RequestStatus.OPEN)
     )
-    people_due = (
-        Person.objects.filter(status=PersonStatus.ACTIVE, archived_at__isnull=True, merged_into__isnull=True)
-        .exclude(emails=[])
-        .filter(Q(last_verified_at__isnull=True) | Q(last_verified_at__lt=since))
-        .exclude(Exists(asked_lately))
-    )
+    people_due = people_due.exclude(Exists(asked_lately))
     audience = questionnaire.audience or {}
     if audience.get("language"):
         people_due = people_due.filter(preferred_language=audience["language"])
@@ -192,6 +207,7 @@ def _ask_due(questionnaire: Questionnaire, now: datetime) -> int:
                 return sent
             batch = list(due_people(locked, now)[:CHUNK])
             if not batch:
+                _close_round(locked, now)
                 return sent
             requests = Request.objects.bulk_create(
                 Request(questionnaire=locked, person=person, language=person.preferred_language, created_at=now,
@@ -203,6 +219,16 @@ def _ask_due(questionnaire: Questionnaire, now: datetime) -> int:
             record_many([Draft(A.QUESTIONNAIRE_SENT, request, subject_id=request.person_id) for request in requests],
                         actor=CLOCK)  # fmt: skip
             sent += len(requests)
+
+
+def _close_round(questionnaire: Questionnaire, now: datetime) -> None:
+    """Everyone of a started round has been asked: the next round starts N months later."""
+    start = questionnaire.next_round_at
+    if questionnaire.schedule != Schedule.ROUNDS or start is None or start > now:
+        return
+    while start <= now:
+        start += _interval(questionnaire)
+    Questionnaire.objects.filter(pk=questionnaire.pk).update(next_round_at=start)
 
 
 def _letter(questionnaire: Questionnaire, request: Request, step: str) -> Letter:

@@ -19,7 +19,7 @@ FORM = {
     "intro_ro": "Verificați datele.", "intro_en": "Check your data.",
     "subject_ro": "Datele dumneavoastră", "body_ro": "Bună ziua, {name}! {link}",
     "subject_en": "Your data", "body_en": "Hello {name}! {link}",
-    "every_months": "12", "reminders": "1", "reminder_days": "7", "valid_days": "30", "review": "on",
+    "every_months": "12", "schedule": "since_verified", "reminders": "1", "reminder_days": "7", "valid_days": "30", "review": "on",
     "q-TOTAL_FORMS": "2", "q-INITIAL_FORMS": "0", "q-MIN_NUM_FORMS": "0", "q-MAX_NUM_FORMS": "20",
     "q-0-kind": "choice", "q-0-label_ro": "Canal preferat", "q-0-label_en": "Preferred channel",
     "q-0-options": "Telefon / Phone\nE-mail / Email", "q-0-required": "on",
@@ -38,6 +38,18 @@ def test_a_manager_defines_a_questionnaire_with_an_extra_question(cast) -> None:
     assert question.options == [{"ro": "Telefon", "en": "Phone"}, {"ro": "E-mail", "en": "Email"}]
     page = login(cast.bob).get(f"/questionnaires/{questionnaire.pk}/edit/").content.decode()
     assert "Telefon / Phone" in page
+
+
+def test_rounds_are_defined_with_their_first_date(cast) -> None:
+    client = login(cast.dora)
+    assert client.post("/questionnaires/new/", FORM | {"schedule": "rounds"}).status_code == 200  # no date
+    assert not Questionnaire.objects.exists()
+    response = client.post("/questionnaires/new/", FORM | {"schedule": "rounds", "next_round_at": "2027-01-15T09:00"})
+    assert response.status_code == 302
+    questionnaire = Questionnaire.objects.get()
+    assert questionnaire.schedule == "rounds"
+    assert questionnaire.next_round_at is not None
+    assert questionnaire.next_round_at.date().isoformat() == "2027-01-15"
 
 
 def test_a_choice_without_options_is_refused_and_nothing_is_saved(cast) -> None:

@@ -275,3 +275,30 @@ def test_reminders_then_expiry_mark_the_person_stale(cast, due, smtp_inbox) -> N
     listing = login(cast.alice).post("/people/", {"stale": "on"}).content.decode()
     assert due.family_name in listing
     assert cast.alice_person.family_name not in listing
+
+
+def test_rounds_ask_everyone_from_their_date_once_per_round(cast, due) -> None:
+    with service_scope():
+        people.confirm_person(due, actor=SETUP)  # just confirmed: a round asks them all the same
+    start = timezone.now() + timedelta(days=2)
+    questionnaire = make_questionnaire(schedule="rounds", next_round_at=start, every_months=6)
+    assert services.run().sent == 0  # the round has not started
+    first = services.run(start + timedelta(minutes=1))
+    assert first.sent == Person.objects.filter(status="active").count()
+    assert Request.objects.filter(person=due).count() == 1
+    assert services.run(start + timedelta(minutes=2)).sent == 0  # one request per person per round
+    questionnaire.refresh_from_db()
+    assert questionnaire.next_round_at is not None
+    assert questionnaire.next_round_at > start + timedelta(days=180)
+    later = questionnaire.next_round_at + timedelta(minutes=1)
+    with transaction.atomic(), service_scope():  # the first round's requests were closed meanwhile
+        Request.objects.update(status=RequestStatus.EXPIRED)
+    assert services.run(later).sent == first.sent
+    assert Request.objects.filter(person=due).count() == 2
+
+
+def test_rounds_need_their_start(cast) -> None:
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        make_questionnaire(schedule="rounds")
