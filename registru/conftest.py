@@ -141,6 +141,35 @@ def chromium_path() -> str | None:
 
 
 @pytest.fixture
+def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Debian's chromium driven by Playwright, for the pages people click."""
+    executable = chromium_path()
+    if executable is None:
+        if os.environ.get("REGISTRU_REQUIRE_BROWSER"):
+            pytest.fail("chromium is required (REGISTRU_REQUIRE_BROWSER) but not installed")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium): browser tests skipped")
+    # Playwright's sync API runs an event loop in this thread; Django must allow the ORM here.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # The live server answers each request in a thread of its own; with persistent connections
+    # those threads would keep PostgreSQL sessions open past the test and block its teardown.
+    from django.db import connections
+
+    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=executable,
+            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
+        )
+        yield launched
+        launched.close()
+        # Queries made by the test while Playwright runs use a connection of that context;
+        # close it here, or it keeps a PostgreSQL session open past the test database's end.
+        connections.close_all()
+
+
+@pytest.fixture
 def purposes(db: Any) -> dict[str, Any]:
     """Three purposes (newsletter, offers by email or SMS, events), each with RO and EN notices."""
     from registru.testing.consent import make_purposes

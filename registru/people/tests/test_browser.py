@@ -2,48 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from registru.audit.models import AuditEvent
-from registru.conftest import chromium_path
 from registru.people.models import Person
 from registru.testing.factories import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture
-def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    executable = chromium_path()
-    if executable is None:
-        if os.environ.get("REGISTRU_REQUIRE_BROWSER"):
-            pytest.fail("chromium is required (REGISTRU_REQUIRE_BROWSER) but not installed")
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium): browser tests skipped")
-    # Playwright's sync API runs an event loop in this thread; Django must allow the ORM here.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    # The live server answers each request in a thread of its own; with persistent connections
-    # those threads would keep PostgreSQL sessions open past the test and block its teardown.
-    from django.db import connections
-
-    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=executable,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
-        )
-        yield browser
-        browser.close()
-        # Queries made by the test while Playwright runs use a connection of that context;
-        # close it here, or it keeps a PostgreSQL session open past the test database's end.
-        connections.close_all()
 
 
 def open_phone(browser: Any, live_server: Any, locale: str) -> Any:

@@ -7,9 +7,7 @@ shows clear errors, saves nothing and stays inert."""
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
 from email.message import Message
 from typing import Any
 
@@ -53,34 +51,6 @@ PREFILLED = {
 }  # fmt: skip
 SCRIPT_TITLE = '"><script>window.__pwned = "title"</script>'
 SCRIPT_TEXT = '</textarea><script>window.__pwned = "text"</script><img src=x onerror="window.__pwned = 1">'
-
-
-@pytest.fixture
-def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    from registru.conftest import chromium_path
-
-    executable = chromium_path()
-    if executable is None:
-        if os.environ.get("REGISTRU_REQUIRE_BROWSER"):
-            pytest.fail("chromium is required (REGISTRU_REQUIRE_BROWSER) but not installed")
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium): browser tests skipped")
-    # Playwright's sync API runs an event loop in this thread; Django must allow the ORM here.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    # The live server's request threads must not keep PostgreSQL sessions open past the test.
-    from django.db import connections
-
-    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=executable,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
-        )
-        yield browser
-        browser.close()
-        # The test's own queries ran on this thread's connection while Playwright was running.
-        connections.close_all()
 
 
 @pytest.fixture
