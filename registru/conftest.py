@@ -141,6 +141,13 @@ def chromium_path() -> str | None:
 
 
 @pytest.fixture
+def site(live_server: Any, settings: Any) -> Any:
+    """The live server, with the links in the mail pointing at it."""
+    settings.PUBLIC_URL = live_server.url
+    return live_server
+
+
+@pytest.fixture
 def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """Debian's chromium driven by Playwright, for the pages people click."""
     executable = chromium_path()

@@ -57,6 +57,13 @@ class Inbox:
         return [str(message["Message-ID"]) for message in self.messages]
 
 
+def body_of(message: Message) -> str:
+    """The text of a received single-part message."""
+    payload = message.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    return payload.decode(message.get_content_charset() or "utf-8")
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

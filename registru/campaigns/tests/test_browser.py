@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import json
 import re
-from email.message import Message
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
-from django.utils import translation
-from django.utils.translation import gettext
 
 from registru.audit.models import AuditEvent
 from registru.campaigns import services
@@ -25,62 +22,15 @@ from registru.consent.models import Consent, ConsentEvent, Notice
 from registru.core.context import Channel
 from registru.mail.services import deliver_due
 from registru.people.models import Person
-from registru.testing.factories import PASSWORD, OrganizationFactory, PersonFactory
+from registru.testing.browser import PHONE, PHONE_AGENT, in_romanian, on_a_phone, on_desktop
+from registru.testing.factories import OrganizationFactory, PersonFactory
+from registru.testing.smtp import body_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
-PHONE_AGENT = (
-    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36"
-)
 CAMPAIGN = "Acord parteneri 2026"
 LINK = re.compile(r"https?://\S+/p/i/[^/\s]+/")
 ASKED = {"newsletter__email", "offers__email", "events__email"}
 TICKED = {"newsletter__email", "events__email"}
-
-
-@pytest.fixture
-def site(live_server: Any, settings: Any) -> Any:
-    """The live server, with the links in the mail pointing at it."""
-    settings.PUBLIC_URL = live_server.url
-    return live_server
-
-
-def open_page(browser: Any, live_server: Any, **context: Any) -> Any:
-    page = browser.new_context(**context).new_page()
-    page.set_default_timeout(15_000)
-    page.errors = []
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    page.on("console", lambda message: page.errors.append(message.text) if message.type == "error" else None)
-    page.base = live_server.url
-    return page
-
-
-def on_desktop(browser: Any, live_server: Any, username: str) -> Any:
-    page = open_page(browser, live_server, viewport=DESKTOP, locale="en-GB", accept_downloads=True)
-    page.goto(page.base + "/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.locator("form[action='/login/'] button[type=submit]").click()
-    page.wait_for_url(lambda url: "/login/" not in url)
-    return page
-
-
-def on_a_phone(browser: Any, live_server: Any) -> Any:
-    return open_page(
-        browser, live_server, viewport=PHONE, locale="ro-RO", is_mobile=True, has_touch=True, user_agent=PHONE_AGENT
-    )
-
-
-def body_of(message: Message) -> str:
-    payload = message.get_payload(decode=True)
-    assert isinstance(payload, bytes)
-    return payload.decode(message.get_content_charset() or "utf-8")
-
-
-def in_romanian(text: str) -> str:
-    with translation.override("ro"):
-        return gettext(text)
 
 
 # The steps ---------------------------------------------------------------------------------

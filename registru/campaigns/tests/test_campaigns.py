@@ -28,15 +28,10 @@ from registru.people import services as people
 from registru.portal import links
 from registru.testing.consent import make_campaign
 from registru.testing.factories import SETUP, PersonFactory
+from registru.testing.smtp import body_of
 
 pytestmark = pytest.mark.django_db
 LINK = re.compile(r"https?://\S+/p/i/[^/\s]+/")
-
-
-def body_of(message: Message) -> str:
-    payload = message.get_payload(decode=True)
-    assert isinstance(payload, bytes)
-    return payload.decode(message.get_content_charset() or "utf-8")
 
 
 def link_in(message: Message) -> str:

@@ -4,7 +4,6 @@ server), one-click unsubscribe as mail clients send it (RFC 8058), and the prefe
 from __future__ import annotations
 
 import re
-from email.message import Message
 from typing import Any
 
 import pytest
@@ -25,6 +24,7 @@ from registru.people.models import Person
 from registru.portal import links
 from registru.portal.tokens import TokenUse, make
 from registru.testing.factories import SETUP, PersonFactory
+from registru.testing.smtp import body_of
 
 pytestmark = pytest.mark.django_db
 ONE_CLICK = "List-Unsubscribe=One-Click"
@@ -53,12 +53,6 @@ def mailing(purpose: Purpose) -> Mailing:
     values = {"purpose": purpose, "subject_ro": "Noutăți", "body_ro": "Bună, {name}!",
               "subject_en": "News", "body_en": "Hello {name}!"}  # fmt: skip
     return send_mailing(values, actor=SETUP)
-
-
-def body_of(message: Message) -> str:
-    payload = message.get_payload(decode=True)
-    assert isinstance(payload, bytes)
-    return payload.decode()
 
 
 # The mailing and the gate, at the SMTP server ----------------------------------------------

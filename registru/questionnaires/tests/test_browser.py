@@ -8,12 +8,9 @@ shows clear errors, saves nothing and stays inert."""
 from __future__ import annotations
 
 import re
-from email.message import Message
 from typing import Any
 
 import pytest
-from django.utils import translation
-from django.utils.translation import gettext
 
 from registru.audit.models import AuditEvent
 from registru.mail.services import deliver_due
@@ -30,16 +27,13 @@ from registru.questionnaires.models import (
     RequestStatus,
     Response,
 )
-from registru.testing.factories import PASSWORD, PersonFactory
+from registru.testing.browser import PHONE, in_romanian, on_a_phone, on_desktop
+from registru.testing.factories import PersonFactory
 from registru.testing.questionnaires import make_questionnaire
+from registru.testing.smtp import body_of
 from registru.vault import services as vault
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
-PHONE_AGENT = (
-    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36"
-)
 LINK = re.compile(r"https?://\S+/p/q/[^/\s]+/")
 FIELDS = ["name", "emails", "phones", "job_title", "address"]
 OLD_PHONE, NEW_PHONE, TYPED_PHONE = "+40722123456", "+40733111222", "0733 111 222"
@@ -54,13 +48,6 @@ SCRIPT_TEXT = '</textarea><script>window.__pwned = "text"</script><img src=x one
 
 
 @pytest.fixture
-def site(live_server: Any, settings: Any) -> Any:
-    """The live server, with the links in the mail pointing at it."""
-    settings.PUBLIC_URL = live_server.url
-    return live_server
-
-
-@pytest.fixture
 def due(cast: Any) -> Person:
     """Held on a contract, never asked to confirm their data: due. Alice owns the record."""
     return PersonFactory(
@@ -68,43 +55,6 @@ def due(cast: Any) -> Person:
         phones=["0722 123 456"], job_title=OLD_TITLE, lawful_basis="contract", owner=cast.alice,
         **{name: PREFILLED[name] for name in ("street", "city", "county", "postal_code", "country")},
     )  # fmt: skip
-
-
-def open_page(browser: Any, live_server: Any, **context: Any) -> Any:
-    page = browser.new_context(**context).new_page()
-    page.set_default_timeout(15_000)
-    page.errors = []
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    page.on("console", lambda message: page.errors.append(message.text) if message.type == "error" else None)
-    page.base = live_server.url
-    return page
-
-
-def on_desktop(browser: Any, live_server: Any, username: str) -> Any:
-    page = open_page(browser, live_server, viewport=DESKTOP, locale="en-GB")
-    page.goto(page.base + "/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.locator("form[action='/login/'] button[type=submit]").click()
-    page.wait_for_url(lambda url: "/login/" not in url)
-    return page
-
-
-def on_a_phone(browser: Any, live_server: Any) -> Any:
-    return open_page(
-        browser, live_server, viewport=PHONE, locale="ro-RO", is_mobile=True, has_touch=True, user_agent=PHONE_AGENT
-    )
-
-
-def body_of(message: Message) -> str:
-    payload = message.get_payload(decode=True)
-    assert isinstance(payload, bytes)
-    return payload.decode(message.get_content_charset() or "utf-8")
-
-
-def in_romanian(text: str) -> str:
-    with translation.override("ro"):
-        return gettext(text)
 
 
 def questionnaire_with(review: bool) -> Questionnaire:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import threading
 from datetime import timedelta
-from email.message import Message
 from typing import Any
 
 import pytest
@@ -27,15 +26,10 @@ from registru.questionnaires import services
 from registru.questionnaires.models import Answer, Proposal, ProposalStatus, Request, RequestStatus, Response
 from registru.testing.factories import SETUP, PersonFactory, plain
 from registru.testing.questionnaires import make_questionnaire
+from registru.testing.smtp import body_of
 
 pytestmark = pytest.mark.django_db
 LINK = re.compile(r"https?://\S+?(/p/q/[^/\s]+/)")
-
-
-def body_of(message: Message) -> str:
-    payload = message.get_payload(decode=True)
-    assert isinstance(payload, bytes)
-    return payload.decode(message.get_content_charset() or "utf-8")
 
 
 def link_for(inbox: Any, person: Person) -> str:
