@@ -56,17 +56,17 @@ def wait_until_quiet(minutes: float, below: float = 1.0) -> None:
 
 def machine() -> dict[str, Any]:
     return {
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "cores": os.cpu_count(),
         "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30),
         "python": platform.python_version(),
-        "sqlite": _sqlite_version(),
-        "postgresql": _postgres_version(),
+        "sqlite": sqlite_version(),
+        "postgresql": postgres("SHOW server_version"),
         "kernel": platform.release(),
     }
 
 
-def _cpu_model() -> str:
+def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
             if line.startswith("model name"):
@@ -76,16 +76,17 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def _sqlite_version() -> str:
+def sqlite_version() -> str:
     import sqlite3
 
     return sqlite3.sqlite_version
 
 
-def _postgres_version() -> str:
+def postgres(statement: str) -> str:
+    """One value from the local PostgreSQL (a setting, the version), or "unknown"."""
     try:
         out = subprocess.run(
-            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-Atc", "SHOW server_version"],
+            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-Atc", statement],
             capture_output=True,
             text=True,
             timeout=10,

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.audit import env
-from bench.audit.report import num, ratio, save, table
+from bench.audit.report import num, ratio, save
+from bench.report import table
 
 CHUNK = 20_000
 COLUMNS = ("id", "occurred_at", "actor_id", "actor_label", "channel", "request_id", "action", "target_type",

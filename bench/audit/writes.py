@@ -28,7 +28,8 @@ from typing import Any
 from bench.audit import env
 from bench.audit.contenders import PHASES, Contender
 from bench.audit.report import ms as fmt_ms
-from bench.audit.report import num, percentiles, ratio, save, table
+from bench.audit.report import num, ratio, save
+from bench.report import percentiles, table
 
 WARMUP = 30
 CANDIDATE: Path | None = None  # another source tree of Registru, for the ``candidate`` contenders
