@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models import Model, QuerySet
 from django.urls import reverse
 
 from registru.portal.tokens import Opened, TokenError, TokenUse, make, nonce_digest, read
@@ -95,9 +97,30 @@ def questionnaire_digest(questionnaire_id: int, person_id: int, created_at: date
 
 def questionnaire_url(request_id: int, person_id: int, questionnaire_id: int, created_at: datetime) -> str:
     nonce = questionnaire_nonce(questionnaire_id, person_id, created_at)
-    token = make(TokenUse.QUESTIONNAIRE, request_id, nonce, f"{person_id}:{questionnaire_id}")
+    token = make(TokenUse.QUESTIONNAIRE, request_id, nonce, questionnaire_binding(person_id, questionnaire_id))
     return absolute(reverse("portal:questionnaire", args=[token]))
 
 
-def read_questionnaire(token: str, valid_for: timedelta) -> Opened:
-    return read(TokenUse.QUESTIONNAIRE, token, valid_for)
+def questionnaire_binding(person_id: int, questionnaire_id: int) -> str:
+    return f"{person_id}:{questionnaire_id}"
+
+
+# Opening a link ----------------------------------------------------------------------------
+
+
+def open_record[R: Model](
+    use: TokenUse, token: str, valid_for: timedelta, records: QuerySet[R], binding: Callable[[R], str]
+) -> R | str:
+    """The record a single-use link opens (an invitation, a questionnaire request), or why it
+    opens none ("tampered", "expired"): the signature, then the nonce against the hash the
+    record keeps, then what the token is bound to."""
+    try:
+        opened = read(use, token, valid_for)
+    except TokenError as error:
+        return error.reason
+    record = records.filter(pk=opened.record_id).first()
+    if record is None or not hmac.compare_digest(nonce_digest(opened.nonce), record.nonce_digest):  # type: ignore[attr-defined]
+        return "tampered"
+    if not hmac.compare_digest(opened.extra, binding(record)):
+        return "tampered"
+    return record

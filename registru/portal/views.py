@@ -6,8 +6,6 @@ in plain words, with a 4xx status, and changes nothing.
 
 from __future__ import annotations
 
-import hmac
-
 from axes.helpers import get_client_ip_address
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -22,7 +20,7 @@ from registru.core.actors import SubjectActor
 from registru.people.choices import PersonStatus
 from registru.people.models import Person
 from registru.portal import links, preferences
-from registru.portal.tokens import TokenError, TokenUse, nonce_digest
+from registru.portal.tokens import TokenError, TokenUse
 
 SUBJECT = SubjectActor()
 # Invitations close at their own ``expires_at``; the token's age is only a backstop.
@@ -44,17 +42,10 @@ def evidence_of(request: HttpRequest) -> Evidence:
 
 def _open_invitation(token: str) -> Invitation | str:
     """The invitation a token opens, or why it opens none."""
-    try:
-        opened = links.read_invitation(token, INVITATION_TOKEN_AGE)
-    except TokenError as error:
-        return error.reason
-    invitation = Invitation.objects.select_related("campaign", "person").filter(pk=opened.record_id).first()
-    if invitation is None or not hmac.compare_digest(nonce_digest(opened.nonce), invitation.nonce_digest):
-        return "tampered"
-    binding = links.invitation_binding(invitation.person_id, invitation.campaign_id, invitation.notices)
-    if not hmac.compare_digest(opened.extra, binding):
-        return "tampered"
-    return invitation
+    return links.open_record(
+        TokenUse.INVITATION, token, INVITATION_TOKEN_AGE, Invitation.objects.select_related("campaign", "person"),
+        lambda found: links.invitation_binding(found.person_id, found.campaign_id, found.notices),
+    )  # fmt: skip
 
 
 def _closed_reason(invitation: Invitation) -> str:

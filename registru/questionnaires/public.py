@@ -3,7 +3,6 @@ as it is, to confirm with one button or correct, and the extra questions."""
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 from django import forms
@@ -16,7 +15,7 @@ from django.views.decorators.http import require_http_methods
 
 from registru.people.choices import Language, PersonStatus
 from registru.portal import links
-from registru.portal.tokens import TokenError, nonce_digest
+from registru.portal.tokens import TokenUse
 from registru.portal.views import evidence_of, problem
 from registru.questionnaires import services
 from registru.questionnaires.fields import LABELS, LIST_FIELDS, MAX_TEXT, as_text, asked_fields, current_values
@@ -26,16 +25,10 @@ TOKEN_AGE = links.PREFERENCES_VALID  # requests close at their own expires_at; t
 
 
 def _open(token: str) -> Request | str:
-    try:
-        opened = links.read_questionnaire(token, TOKEN_AGE)
-    except TokenError as error:
-        return error.reason
-    request = Request.objects.select_related("questionnaire", "person").filter(pk=opened.record_id).first()
-    if request is None or not hmac.compare_digest(nonce_digest(opened.nonce), request.nonce_digest):
-        return "tampered"
-    if not hmac.compare_digest(opened.extra, f"{request.person_id}:{request.questionnaire_id}"):
-        return "tampered"
-    return request
+    return links.open_record(
+        TokenUse.QUESTIONNAIRE, token, TOKEN_AGE, Request.objects.select_related("questionnaire", "person"),
+        lambda found: links.questionnaire_binding(found.person_id, found.questionnaire_id),
+    )  # fmt: skip
 
 
 def _closed(request: Request) -> str:
