@@ -21,7 +21,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from registru.audit.actions import AuditAction as A
@@ -32,6 +32,7 @@ from registru.core.errors import NotInScopeError
 from registru.core.scopes import Action, restrict
 from registru.core.services import service
 from registru.mail.gate import Verdict
+from registru.mail.letters import personal
 from registru.mail.models import MessageKind, OutboundMessage
 from registru.mail.services import Letter, queue_letters
 from registru.people import services as people
@@ -235,12 +236,10 @@ def _letter(questionnaire: Questionnaire, request: Request, step: str) -> Letter
     person = request.person
     link = links.questionnaire_url(request.pk, person.pk, questionnaire.pk, request.created_at)
     language = request.language
-    with translation.override(language):
-        subject = questionnaire.text("subject", language)
-        if step != "request":
-            subject = _("Reminder: %(subject)s") % {"subject": subject}
-        body = questionnaire.text("body", language).replace("{name}", person.given_name)
-        body = body.replace("{link}", link) if "{link}" in body else f"{body}\n\n{link}\n"
+    subject, body = personal(
+        questionnaire.text("subject", language), questionnaire.text("body", language), language=language,
+        given_name=person.given_name, link=link, reminder=step != "request",
+    )  # fmt: skip
     return Letter(
         key=f"{KEY_PREFIX}{questionnaire.pk}:request:{request.pk}:{step}", person=person,
         recipient=person.primary_email, subject=subject, body=body, kind=MessageKind.SERVICE,

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from registru.audit.actions import AuditAction as A
@@ -40,6 +40,7 @@ from registru.core.actors import SystemActor
 from registru.core.context import service_scope
 from registru.core.services import service
 from registru.mail.gate import Verdict
+from registru.mail.letters import personal
 from registru.mail.models import MessageKind, MessageStatus, OutboundMessage
 from registru.mail.services import Letter, queue_letters
 from registru.people.choices import Language, PersonStatus
@@ -304,12 +305,10 @@ def _queue_invitations(campaign: Campaign, invitations: Any, now: datetime) -> i
 def _invitation_letter(campaign: Campaign, invitation: Invitation, *, step: str) -> Letter:
     person = invitation.person
     link = links.invitation_url(invitation.pk, person.pk, campaign.pk, invitation.notices)
-    with translation.override(invitation.language):
-        subject = campaign.subject(invitation.language)
-        if step != "invitation":
-            subject = _("Reminder: %(subject)s") % {"subject": subject}
-        body = campaign.body(invitation.language).replace("{name}", person.given_name)
-        body = body.replace("{link}", link) if "{link}" in body else f"{body}\n\n{link}\n"
+    subject, body = personal(
+        campaign.subject(invitation.language), campaign.body(invitation.language), language=invitation.language,
+        given_name=person.given_name, link=link, reminder=step != "invitation",
+    )  # fmt: skip
     return Letter(
         key=f"campaign:{campaign.pk}:invitation:{invitation.pk}:{step}", person=person,
         recipient=person.primary_email, subject=subject, body=body, kind=MessageKind.INVITATION,
