@@ -39,6 +39,13 @@ class Capability(StrEnum):
     READ_OUTBOX = "read_outbox"  # the outgoing mail and, outside production, the local mailbox
     EXPORT_CONSENT_PROOF = "export_consent_proof"  # a person's consent proof bundle
     MANAGE_QUESTIONNAIRES = "manage_questionnaires"  # data-update questionnaires and their results
+    DECIDE_ACCESS = "decide_access"  # approve or refuse access requests for records in scope
+    MANAGE_ACCESS_POLICY = "manage_access_policy"  # role policies, organizations that need requests
+    MANAGE_SESSIONS = "manage_sessions"  # see and end every user's sessions ("lost phone")
+    LIFT_VIEW_BLOCKS = "lift_view_blocks"  # lift a bulk-view block of a user in scope
+    REQUEST_EXPORT = "request_export"  # ask for an export of people
+    APPROVE_EXPORTS = "approve_exports"  # the second pair of eyes on someone else's export
+    READ_EXPORT_REGISTER = "read_export_register"  # every export request, decision and download
 
 
 ROLE_SCOPE: dict[str, RecordScope] = {
@@ -58,6 +65,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             Capability.MANAGE_USERS,
             Capability.USE_API,
             Capability.READ_OUTBOX,
+            Capability.MANAGE_ACCESS_POLICY,
+            Capability.MANAGE_SESSIONS,
         }
     ),
     Role.DPO: frozenset(
@@ -70,6 +79,11 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             Capability.MANAGE_PURPOSES,
             Capability.EXPORT_CONSENT_PROOF,
             Capability.MANAGE_QUESTIONNAIRES,
+            Capability.DECIDE_ACCESS,
+            Capability.LIFT_VIEW_BLOCKS,
+            Capability.REQUEST_EXPORT,
+            Capability.APPROVE_EXPORTS,
+            Capability.READ_EXPORT_REGISTER,
         }
     ),
     Role.MANAGER: frozenset(
@@ -80,9 +94,13 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             Capability.RUN_CAMPAIGNS,
             Capability.EXPORT_CONSENT_PROOF,
             Capability.MANAGE_QUESTIONNAIRES,
+            Capability.DECIDE_ACCESS,
+            Capability.LIFT_VIEW_BLOCKS,
+            Capability.REQUEST_EXPORT,
+            Capability.APPROVE_EXPORTS,
         }
     ),
-    Role.AGENT: frozenset({Capability.BROWSE_RECORDS, Capability.USE_API}),
+    Role.AGENT: frozenset({Capability.BROWSE_RECORDS, Capability.USE_API, Capability.REQUEST_EXPORT}),
     Role.MARKETING: frozenset({Capability.USE_API, Capability.RUN_CAMPAIGNS}),
     Role.AUDITOR: frozenset({Capability.READ_AUDIT_TRAIL}),
 }

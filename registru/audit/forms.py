@@ -18,6 +18,8 @@ READ_ACTIONS = (
     AuditAction.TRAIL_EXPORTED,
     AuditAction.CONSENT_PROOF_EXPORTED,
     AuditAction.MAIL_READ,
+    AuditAction.FIELD_REVEALED,
+    AuditAction.EXPORT_DOWNLOADED,
 )
 
 

@@ -59,12 +59,16 @@ INSTALLED_APPS = [
     "registru.campaigns",
     "registru.portal",
     "registru.questionnaires",
+    "registru.exports",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "axes",
     "huey.contrib.djhuey",
 ]
@@ -78,6 +82,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -273,6 +278,14 @@ API_PAGE_MAX = 100
 PAGE_SIZE = 25
 API_TOKEN_DEFAULT_DAYS = env_int("REGISTRU_API_TOKEN_DAYS", 90)
 DEMO_PASSWORD = env_str("REGISTRU_DEMO_PASSWORD", "registru-demo")
+
+# Export governance (docs/exports.md): above this many people, or with sensitive fields, an
+# export needs a second person's approval; files and their links expire.
+EXPORT_APPROVAL_THRESHOLD = env_int("REGISTRU_EXPORT_APPROVAL_THRESHOLD", 50)
+EXPORT_LINK_HOURS = env_int("REGISTRU_EXPORT_LINK_HOURS", 48)
+EXPORT_MAX_DOWNLOADS = env_int("REGISTRU_EXPORT_MAX_DOWNLOADS", 3)
+EXPORT_DIR = DATA_DIR / "exports"
+OTP_TOTP_ISSUER = env_str("REGISTRU_TOTP_ISSUER", "Registru")
 
 LOGGING = {
     "version": 1,

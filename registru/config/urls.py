@@ -23,6 +23,7 @@ urlpatterns = [
     path("questionnaires/", include("registru.questionnaires.urls")),
     path("outbox/", include("registru.mail.urls")),
     path("consent/", include("registru.consent.urls")),
+    path("exports/", include("registru.exports.urls")),
     path("p/", include("registru.portal.urls")),
 ]
 
