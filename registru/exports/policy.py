@@ -1,0 +1,93 @@
+"""What an export request may select and when it needs a second person's approval."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from registru.accounts.models.policy import Visibility
+from registru.accounts.policy import visibility
+from registru.exports import fields as export_fields
+from registru.exports.fingerprint import open_query, seal_query
+from registru.exports.models import ApprovalReason, ExportRequest
+from registru.people.choices import PersonStatus
+from registru.people.models import Person
+from registru.people.selectors import PeopleFilter, filter_people
+
+# Erased people have nothing left to export; restricted ones (Art. 18) may only be stored.
+NOT_EXPORTED = (PersonStatus.ERASED, PersonStatus.RESTRICTED)
+
+
+def approval_hours() -> int:
+    """How long an approval stays good for generating the file."""
+    return int(getattr(settings, "EXPORT_APPROVAL_HOURS", 24))
+
+
+def pending_days() -> int:
+    """How long a request may wait for a decision before it lapses."""
+    return int(getattr(settings, "EXPORT_PENDING_DAYS", 7))
+
+
+def approval_window() -> timedelta:
+    return timedelta(hours=approval_hours())
+
+
+def people_to_export(user: Any, criteria: PeopleFilter) -> QuerySet[Person]:
+    """The people an export of ``user`` with ``criteria`` holds: the user's own scope, now."""
+    return filter_people(user, criteria).exclude(status__in=NOT_EXPORTED)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    count: int
+    reasons: list[str]
+
+    @property
+    def needs_approval(self) -> bool:
+        return bool(self.reasons)
+
+    @property
+    def reason_labels(self) -> list[str]:
+        return [str(ApprovalReason(reason).label) for reason in self.reasons]
+
+
+def hidden_fields(user: Any, codes: list[str]) -> list[str]:
+    """Fields the user's role may not see at all (role policy): never exported by them."""
+    return [code for code in codes if visibility(user, export_fields.FIELDS[code].pii) == Visibility.MASKED]
+
+
+def allowed_fields(user: Any) -> list[str]:
+    return [code for code in export_fields.FIELDS if not hidden_fields(user, [code])]
+
+
+def assess(user: Any, criteria: PeopleFilter, codes: list[str]) -> Assessment:
+    count = people_to_export(user, criteria).count()
+    reasons = []
+    if count > settings.EXPORT_APPROVAL_THRESHOLD:
+        reasons.append(ApprovalReason.SIZE.value)
+    if export_fields.sensitive(codes):
+        reasons.append(ApprovalReason.SENSITIVE.value)
+    if any(visibility(user, export_fields.FIELDS[code].pii) == Visibility.REVEAL for code in codes):
+        reasons.append(ApprovalReason.MASKED.value)
+    return Assessment(count, reasons)
+
+
+def stored_criteria(criteria: PeopleFilter) -> dict[str, Any]:
+    """The filter as kept on the request: everything but the search text (sealed apart)."""
+    values = asdict(criteria)
+    values["query"] = bool(values["query"])
+    return values
+
+
+def criteria_of(export: ExportRequest) -> PeopleFilter:
+    values = dict(export.criteria)
+    values["query"] = open_query(export.sealed_query, export.requester_id) if values.get("query") else ""
+    return PeopleFilter(**values)
+
+
+def sealed(criteria: PeopleFilter, requester_id: int) -> str:
+    return seal_query(criteria.query, requester_id)
