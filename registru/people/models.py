@@ -63,6 +63,9 @@ class Organization(AuditedModel, Address):
     )  # fmt: skip
     trade_register_no = models.CharField(_("trade register no."), max_length=40, blank=True)
     industry = models.CharField(_("industry"), max_length=100, blank=True)
+    # A key account: team scope does not cover it, so everyone but its owner and the roles that
+    # see everything needs an approved access request. Set only by ``set_access_procedure``.
+    access_by_request = models.BooleanField(_("access only by request"), default=False)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("owner"), null=True, blank=True,
         on_delete=models.PROTECT, related_name="organizations",
@@ -80,7 +83,7 @@ class Organization(AuditedModel, Address):
     # Organizations are mostly business data; the address of a one-person firm is not.
     PII: ClassVar[dict[str, PIIClass]] = RECORD_FIELDS | {
         "name": PRO, "sort_key": PRO, "status": N, "cui": PRO, "trade_register_no": PRO, "industry": N,
-        "team": N, "street": CONTACT, "city": CONTACT, "county": CONTACT,
+        "access_by_request": N, "team": N, "street": CONTACT, "city": CONTACT, "county": CONTACT,
         "postal_code": CONTACT, "country": N,
     }  # fmt: skip
     EDITABLE: ClassVar[tuple[str, ...]] = (

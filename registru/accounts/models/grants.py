@@ -3,6 +3,12 @@
 A request names one person or one organization, the access (view, or view and change), a
 reason and a duration. The record's owner or a manager decides; an approved request is the
 grant, active until ``expires_at`` or until revoked, and ``restrict()`` counts it only then.
+
+The requester cannot see the record, so they name it by something they know (a CUI, an email
+address, a phone number). When nothing matches, the request is kept all the same, with no
+record, so that the requester's pages look exactly as for a match; nobody can decide it, and
+it lapses as refused at ``settle_after``, a moment drawn at random within the time any request
+is left waiting (see ``accounts.grants``). Such a request can never be approved.
 """
 
 from __future__ import annotations
@@ -27,13 +33,28 @@ class RequestStatus(models.TextChoices):
     REVOKED = "revoked", _("revoked")
 
 
+class IdentifiedBy(models.TextChoices):
+    """What the requester named the record by."""
+
+    CUI = "cui", _("tax id (CUI) of an organization")
+    EMAIL = "email", _("email address of a person")
+    PHONE = "phone", _("phone number of a person")
+
+
 class AccessRequestQuerySet(models.QuerySet["AccessRequest"]):
     def active(self) -> AccessRequestQuerySet:
         """Grants in force now: approved, not revoked, not past their end."""
         return self.filter(status=RequestStatus.APPROVED, expires_at__gt=timezone.now())
 
+    def open(self) -> AccessRequestQuerySet:
+        """Requests still waiting for a decision: pending and not yet lapsed."""
+        return self.filter(status=RequestStatus.PENDING, settle_after__gt=timezone.now())
+
 
 class AccessRequest(models.Model):
+    """One user's request for one record (or for an identifier that matched none), and, once
+    approved, their grant."""
+
     requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access_requests")
     person = models.ForeignKey(
         "people.Person", null=True, blank=True, on_delete=models.CASCADE, related_name="access_requests"
@@ -41,6 +62,14 @@ class AccessRequest(models.Model):
     organization = models.ForeignKey(
         "people.Organization", null=True, blank=True, on_delete=models.CASCADE, related_name="access_requests"
     )
+    identified_by = models.CharField(
+        _("identified by"), max_length=10, choices=IdentifiedBy.choices, blank=True, default=""
+    )
+    # What the requester typed, masked (``a***@firma.ro``): enough for them to recognise their
+    # request, too little to be a copy of a contact detail.
+    identifier_hint = models.CharField(_("record"), max_length=120, blank=True, default="")
+    # HMAC of the normalised identifier: the same record asked for twice is one request.
+    identifier_digest = models.CharField(max_length=64, blank=True, default="")
     access = models.CharField(_("access"), max_length=10, choices=GrantAccess.choices, default=GrantAccess.VIEW)
     reason = models.CharField(_("reason"), max_length=500)
     days = models.PositiveSmallIntegerField(_("for how many days"))
@@ -56,6 +85,9 @@ class AccessRequest(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    # A request still pending at this moment has lapsed: it reads as refused at once, and the
+    # periodic settlement records it so (event and notice).
+    settle_after = models.DateTimeField(_("waits until"), null=True, blank=True)
 
     objects = AccessRequestQuerySet.as_manager()
 
@@ -65,12 +97,44 @@ class AccessRequest(models.Model):
         verbose_name_plural = _("access requests")
         constraints = [
             models.CheckConstraint(
-                condition=Q(person__isnull=False, organization__isnull=True)
-                | Q(person__isnull=True, organization__isnull=False),
-                name="access_request_one_record",
+                condition=Q(person__isnull=True) | Q(organization__isnull=True),
+                name="access_request_at_most_one_record",
+            ),
+            # A grant always names exactly one record: a request that matched nothing is only
+            # ever pending, refused or withdrawn.
+            models.CheckConstraint(
+                condition=Q(person__isnull=False)
+                | Q(organization__isnull=False)
+                | Q(status__in=[RequestStatus.PENDING, RequestStatus.REFUSED, RequestStatus.WITHDRAWN]),
+                name="access_request_grant_has_record",
             ),
         ]
         indexes = [models.Index(fields=["requester", "status", "expires_at"], name="access_grant_active_idx")]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.status}"
+
+    @property
+    def is_active(self) -> bool:
+        return (
+            self.status == RequestStatus.APPROVED and self.expires_at is not None and self.expires_at > timezone.now()
+        )
+
+    @property
+    def is_waiting(self) -> bool:
+        """Pending and not lapsed: it can still be decided or withdrawn."""
+        return (
+            self.status == RequestStatus.PENDING
+            and self.settle_after is not None
+            and self.settle_after > timezone.now()
+        )
+
+    @property
+    def shown_status(self) -> str:
+        """The status as the requester reads it: a lapsed request is refused, an approval past
+        its end has expired."""
+        if self.status == RequestStatus.PENDING and not self.is_waiting:
+            return str(RequestStatus.REFUSED.label)
+        if self.status == RequestStatus.APPROVED and not self.is_active:
+            return str(_("expired"))
+        return str(self.get_status_display())
