@@ -3,6 +3,7 @@
     make bench BENCH_ARGS="search --db sqlite"            # B5, a million people
     make bench BENCH_ARGS="api --db postgres"             # B6, 200,000 people under load
     make bench BENCH_ARGS="campaign"                      # B8, 10,000 invitations over SMTP
+    make bench BENCH_ARGS="access --db postgres"          # masking and view budget, on against off
     make bench BENCH_ARGS="search --smoke"                # seconds, to see that it works
 
 The audit-trail benchmarks (B1, B3, B10) have a command of their own: ``python -m bench.audit``.
@@ -80,6 +81,10 @@ BENCHMARKS = {
     ),
     "api": Benchmark(
         "bench.api_load", "B6: list and search API under load (wrk) on 200,000 people, ours against DRF",
+        _api_options,
+    ),
+    "access": Benchmark(
+        "bench.access_load", "masking and the view budget on the people API (wrk), on against off",
         _api_options,
     ),
     "campaign": Benchmark(

@@ -162,14 +162,16 @@ def _peer_search(term: str) -> Request:
 
 
 @contextlib.contextmanager
-def serve(side: str, target: Target, workers: int) -> Iterator[int]:
+def serve(
+    side: str, target: Target, workers: int, *, port: int | None = None, wsgi: str = "registru.config.wsgi:application"
+) -> Iterator[int]:
     """Run one side under gunicorn for the duration of the block; yields its port."""
-    port = PORTS[side]
+    port = port or PORTS[side]
     env = os.environ | registru_env(target, production=True)
     if side == "peer":
         env["DJANGO_SETTINGS_MODULE"] = "bench.peer_settings"
     command = [
-        str(Path(sys.executable).with_name("gunicorn")), "registru.config.wsgi:application",
+        str(Path(sys.executable).with_name("gunicorn")), wsgi,
         "--workers", str(workers), "--worker-class", "sync", "--bind", f"127.0.0.1:{port}",
         "--pythonpath", str(ROOT), "--timeout", "120", "--log-level", "warning",
     ]  # fmt: skip

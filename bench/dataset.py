@@ -42,7 +42,7 @@ PERSON_COLUMNS = (
 ORGANIZATION_COLUMNS = (
     "id", "created_at", "updated_at", "street", "city", "county", "postal_code", "country",
     "name", "status", "cui", "trade_register_no", "industry", "archived_at", "version",
-    "sort_key", "merged_into_id", "owner_id", "team_id",
+    "sort_key", "merged_into_id", "owner_id", "team_id", "access_by_request",
 )  # fmt: skip
 AFFILIATION_COLUMNS = (
     "id", "created_at", "updated_at", "role", "since", "until", "organization_id", "person_id",
@@ -162,7 +162,7 @@ def _organization_row(rng: random.Random, pk: int, name: str, owner: int | None)
         pk, created, created, f"Str. {rng.choice(names.ORGANIZATION_PLACES)} nr. {rng.randrange(1, 200)}",
         city, county, f"{rng.randrange(10_000, 999_999):06d}", "RO", name,
         rng.choice(ORG_STATUSES), cui, f"J{rng.randrange(1, 52):02d}/{rng.randrange(1, 9999)}/2015",
-        rng.choice(names.INDUSTRIES), None, 1, search.normalize(name), None, owner, None,
+        rng.choice(names.INDUSTRIES), None, 1, search.normalize(name), None, owner, None, False,
     )  # fmt: skip
 
 

@@ -53,6 +53,15 @@ def _fresh_vault_cache() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_policies() -> None:
+    from registru.accounts.policy import forget_policies
+    from registru.accounts.services.budget import forget_written
+
+    forget_policies()  # role policies are cached per process for a few seconds
+    forget_written()  # and the view ledger remembers what it wrote
+
+
+@pytest.fixture(autouse=True)
 def _english_and_fast(settings: Any) -> None:
     # 4xx answers are the point of many tests; Django would log each one as a warning.
     logging.getLogger("django.request").setLevel(logging.ERROR)

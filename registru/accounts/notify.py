@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
+from django.utils.functional import Promise
 
 from registru.accounts.models import User
 from registru.accounts.roles import Capability
@@ -20,7 +21,9 @@ from registru.mail.models import MessageKind
 from registru.mail.services import Letter, queue_letters
 
 
-def notify_users(users: Iterable[User], *, key: str, subject: str, body: str, path: str, actor: Any) -> int:
+def notify_users(
+    users: Iterable[User], *, key: str, subject: str | Promise, body: str | Promise, path: str, actor: Any
+) -> int:
     """Queue one message per user with an email address; ``key`` + user id makes it idempotent.
 
     ``subject`` and ``body`` may be lazy translations: staff have no language of their own

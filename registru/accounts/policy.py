@@ -12,6 +12,7 @@ from typing import Any
 
 from registru.accounts.models import RolePolicy
 from registru.accounts.models.policy import DEFAULT_POLICIES, Visibility
+from registru.accounts.roles import Role
 from registru.core.pii import PIIClass
 
 CACHE_SECONDS = 5.0
@@ -45,3 +46,7 @@ def visibility(user: Any, pii_class: PIIClass) -> Visibility:
     if pii_class is PIIClass.SENSITIVE:
         return Visibility(policy.sensitive)
     return Visibility.CLEAR
+
+
+def all_policies() -> list[RolePolicy]:
+    return [policy_for_role(role) for role in Role.values]

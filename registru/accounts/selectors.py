@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from registru.accounts.models import ApiToken, User
+from registru.accounts.models import ApiToken, User, ViewBlock
 from registru.accounts.roles import Capability, RecordScope
 
 
@@ -31,3 +31,19 @@ def owner_filter_choices(user: Any) -> QuerySet[User]:
     if user.record_scope is RecordScope.TEAM and user.team_id:
         return User.objects.filter(team_id=user.team_id)
     return User.objects.filter(pk=user.pk)
+
+
+def blocks_for(user: Any, *, lifted: bool = False) -> QuerySet[ViewBlock]:
+    """Viewing blocks the user may lift: their team's (a manager), everyone's (the DPO).
+
+    Nobody lifts their own block.
+    """
+    blocks = ViewBlock.objects.select_related("user", "alert", "lifted_by").exclude(user_id=user.pk)
+    blocks = blocks.filter(lifted_at__isnull=not lifted)
+    if not user.can(Capability.LIFT_VIEW_BLOCKS):
+        return blocks.none()
+    if user.record_scope is RecordScope.ALL:
+        return blocks
+    if user.team_id:
+        return blocks.filter(user__team_id=user.team_id)
+    return blocks.none()

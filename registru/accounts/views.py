@@ -1,4 +1,4 @@
-"""The user's own account page: who they are, and their API tokens."""
+"""The user's own account page: who they are, their sessions, two-factor and API tokens."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from registru.accounts.forms import TokenForm
 from registru.accounts.models import ApiToken, User
 from registru.accounts.roles import Capability
 from registru.accounts.selectors import tokens_of
+from registru.accounts.services import sessions, twofactor
 
 
 @login_required
@@ -39,6 +40,10 @@ def account(request: HttpRequest) -> HttpResponse:
         "tokens": tokens_of(request.user),
         "new_token": new_token,
         "may_use_api": may_use_api,
+        "sessions": sessions.sessions_of(user),
+        "current_session": sessions.current_session_of(request),
+        "two_factor_on": twofactor.has_two_factor(user),
+        "two_factor_required": twofactor.required_for(user),
     }
     return render(request, "accounts/account.html", context)
 

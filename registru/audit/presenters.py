@@ -73,12 +73,27 @@ def referenced_people(readable: Readable) -> set[int]:
     }
 
 
-def present_all(events: Iterable[AuditEvent], invisible: Callable[[set[int]], set[int]]) -> list[EventView]:
+def present_all(
+    events: Iterable[AuditEvent], invisible: Callable[[set[int]], set[int]], masked_fields: Container[str] = ()
+) -> list[EventView]:
     """Events as sentences for one reader; ``invisible`` says which people the reader may not
-    see, who are then named only as "another record"."""
+    see, who are then named only as "another record"; values of ``masked_fields`` (those the
+    reader's role sees masked) are not shown."""
     readable = decrypted(events)
     hidden = invisible(referenced_people(readable))
-    return [present(event, changes, hidden) for event, changes in readable]
+    return [present(event, mask_changes(changes, masked_fields), hidden) for event, changes in readable]
+
+
+MASKED_VALUE = "•••"
+
+
+def mask_changes(changes: dict[str, tuple[Any, Any]], masked_fields: Container[str]) -> dict[str, tuple[Any, Any]]:
+    return {
+        name: (MASKED_VALUE if old not in (None, "", []) else old, MASKED_VALUE if new not in (None, "", []) else new)
+        if name in masked_fields
+        else (old, new)
+        for name, (old, new) in changes.items()
+    }
 
 
 def present(event: AuditEvent, changes: dict[str, tuple[Any, Any]], hidden_people: Container[int] = ()) -> EventView:
@@ -134,6 +149,8 @@ def _text(model: type[models.Model] | None, name: str, value: Any) -> str:
         return EMPTY
     if value == ERASED:
         return str(ERASED_TEXT)
+    if value == MASKED_VALUE:
+        return MASKED_VALUE
     if isinstance(value, dict) and "label" in value:
         return str(value["label"])
     if isinstance(value, list):

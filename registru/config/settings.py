@@ -83,11 +83,13 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "registru.accounts.middleware.DeviceSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "registru.core.middleware.NoStoreMiddleware",
+    "registru.core.middleware.ViewingBlockedMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from registru.accounts import auth_views as login_views
 from registru.config.api import api
 from registru.core import views as core_views
 
 urlpatterns = [
     path("", core_views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", login_views.login_view, name="login"),
+    path("login/code/", login_views.login_code_view, name="login_code"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", core_views.health, name="health"),

@@ -11,6 +11,7 @@ from ninja import NinjaAPI, Schema
 from ninja.security import HttpBearer, SessionAuth
 
 from registru.accounts.roles import Capability
+from registru.accounts.services.budget import ViewingBlockedError
 from registru.accounts.tokens import user_for_token
 from registru.core.errors import ConflictError, NotInScopeError
 from registru.core.pagination import InvalidCursorError
@@ -54,7 +55,8 @@ class ValidationErrorOut(Schema):
 
 
 # Every operation declares these, so the schema tells clients every answer they can get.
-COMMON_ERRORS: dict[int, Any] = {401: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut}
+# 429: the user's bulk-view budget is spent (accounts.budget); any answer that shows people.
+COMMON_ERRORS: dict[int, Any] = {401: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut, 429: ErrorOut}
 # Operations with a JSON body also answer 400 when the body is not JSON at all.
 BODY_ERRORS: dict[int, Any] = COMMON_ERRORS | {400: ErrorOut}
 WRITE_ERRORS: dict[int, Any] = BODY_ERRORS | {403: ErrorOut, 409: Conflict}
@@ -92,6 +94,10 @@ def install_error_handlers(api: NinjaAPI) -> None:
     def out_of_scope(request: HttpRequest, exc: Exception) -> HttpResponse:
         # Exactly the answer for a record that does not exist.
         return api.create_response(request, {"detail": "Not found."}, status=404)
+
+    @api.exception_handler(ViewingBlockedError)
+    def viewing_blocked(request: HttpRequest, exc: ViewingBlockedError) -> HttpResponse:
+        return api.create_response(request, {"detail": exc.message}, status=429)
 
     @api.exception_handler(PermissionDenied)
     def forbidden(request: HttpRequest, exc: Exception) -> HttpResponse:

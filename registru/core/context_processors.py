@@ -22,6 +22,13 @@ def capabilities(request: HttpRequest) -> dict[str, Any]:
         "may_manage_purposes": user.can(Capability.MANAGE_PURPOSES),
         "may_read_outbox": user.can(Capability.READ_OUTBOX),
         "may_manage_questionnaires": user.can(Capability.MANAGE_QUESTIONNAIRES),
+        "may_request_export": user.can(Capability.REQUEST_EXPORT),
+        "may_approve_exports": user.can(Capability.APPROVE_EXPORTS),
+        "may_read_export_register": user.can(Capability.READ_EXPORT_REGISTER),
+        "may_manage_sessions": user.can(Capability.MANAGE_SESSIONS),
+        "may_decide_access": user.can(Capability.DECIDE_ACCESS),
+        "may_manage_access_policy": user.can(Capability.MANAGE_ACCESS_POLICY),
+        "may_lift_view_blocks": user.can(Capability.LIFT_VIEW_BLOCKS),
     }
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
 from registru.core.context import Channel, audit_context, new_request_id
 
@@ -37,6 +38,23 @@ class RequestContextMiddleware:
             response = self.get_response(request)
         response["X-Request-ID"] = request_id
         return response
+
+
+class ViewingBlockedMiddleware:
+    """A page that would show people to a user whose view budget is spent says so, with 429."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        from registru.accounts.services.budget import ViewingBlockedError
+
+        if not isinstance(exception, ViewingBlockedError):
+            return None
+        return render(request, "accounts/viewing_blocked.html", {"message": exception.message}, status=429)
 
 
 class NoStoreMiddleware:

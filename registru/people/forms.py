@@ -79,6 +79,8 @@ class OwnerMixin(forms.Form):
 
 
 class PersonForm(OwnerMixin, AddressMixin):
+    """A person's fields; those in ``masked`` (hidden from the user's role) are left out."""
+
     given_name = forms.CharField(label=_("Given name"), max_length=100)
     family_name = forms.CharField(label=_("Family name"), max_length=100)
     job_title = forms.CharField(label=_("Job title"), required=False, max_length=150)
@@ -95,6 +97,11 @@ class PersonForm(OwnerMixin, AddressMixin):
         "given_name", "family_name", "job_title", "owner", "preferred_language", "birth_date",
         "source", "lawful_basis", "street", "city", "county", "postal_code", "country",
     ]  # fmt: skip
+
+    def __init__(self, *args: Any, masked: frozenset[str] = frozenset(), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in masked & set(self.fields):
+            del self.fields[name]
 
 
 class OrganizationForm(OwnerMixin, AddressMixin):

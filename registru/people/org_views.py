@@ -11,6 +11,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from registru.accounts.forms import AccessProcedureForm
+from registru.accounts.roles import Capability
 from registru.audit.models import AuditEvent
 from registru.core.errors import ConflictError
 from registru.core.pagination import InvalidCursorError
@@ -55,13 +57,23 @@ def organization_detail(request: HttpRequest, pk: int) -> HttpResponse:
         organization = selectors.organization_detail(request.user, pk)
     except Organization.DoesNotExist as exc:
         raise Http404 from exc
+    affiliations, people_count = selectors.organization_people(request.user, organization)
     context = {
         "organization": organization,
-        "affiliations": selectors.organization_people(request.user, organization),
+        "affiliations": affiliations,
+        "people_count": people_count,
         "note_form": NoteForm(),
         "tab": "details",
+        "procedure_form": _procedure_form(request, organization),
     }
     return render(request, "people/org_detail.html", context)
+
+
+def _procedure_form(request: HttpRequest, organization: Organization) -> AccessProcedureForm | None:
+    """Administrators see the key-account switch (it posts to ``accounts:access_procedure``)."""
+    if not request.user.can(Capability.MANAGE_ACCESS_POLICY):  # type: ignore[union-attr]
+        return None
+    return AccessProcedureForm(initial={"required": organization.access_by_request})
 
 
 @records_required

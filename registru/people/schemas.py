@@ -118,6 +118,11 @@ class PersonOut(Schema):
     created_at: datetime
     updated_at: datetime
     version: int
+    masked: list[str] = Field(
+        default_factory=list,
+        description="Fields shown masked for your role (lists always mask contact and sensitive "
+        "fields); a masked date is null. Reveal them with POST /people/{id}/reveal if your role may.",
+    )
 
 
 class PersonDetailOut(PersonOut):
@@ -144,6 +149,11 @@ class PeopleSearchIn(StrictIn):
     sort: SortName = "name"
     cursor: Annotated[str, StringConstraints(max_length=500)] | None = None
     limit: Annotated[int, Field(ge=1, le=100)] = 25
+
+
+class RevealIn(StrictIn):
+    groups: Annotated[list[Literal["emails", "phones", "address", "birth_date"]], Field(min_length=1, max_length=4)]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=300, strip_whitespace=True)]
 
 
 class MergeIn(StrictIn):

@@ -4,13 +4,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db.models import Count, Prefetch, QuerySet
 
+from registru.accounts.services.budget import charge
+from registru.audit.actions import AuditAction
 from registru.audit.models import AuditEvent
+from registru.audit.services import record_access
 from registru.core.pagination import InvalidCursorError, Page, Sort, make_cursor, paginate, read_cursor
 from registru.core.scopes import Action, restrict
 from registru.people import search
@@ -53,8 +57,29 @@ def people_for(user: Any, action: Action = Action.VIEW) -> QuerySet[Person]:
 
 
 def get_person(user: Any, pk: int, action: Action = Action.VIEW) -> Person:
-    """The person, if in the user's scope; ``Person.DoesNotExist`` otherwise, in both cases."""
-    return people_for(user, action).select_related("owner").get(pk=pk)
+    """The person, if in the user's scope; ``Person.DoesNotExist`` otherwise, in both cases.
+    Counts against the user's view budget (``accounts.budget``), like every read that shows people.
+    """
+    with denial_recorded(user, Person, pk, action):
+        person = people_for(user, action).select_related("owner").get(pk=pk)
+    charge(user, [person.pk])
+    return person
+
+
+@contextmanager
+def denial_recorded(user: Any, model: type[Any], pk: int, action: Action) -> Iterator[None]:
+    """Record a request for a record outside the user's scope as a security event, then let the
+    caller answer 404 exactly as for a record that does not exist (the user learns nothing).
+    """
+    try:
+        yield
+    except model.DoesNotExist:
+        target = model._default_manager.filter(pk=pk).first()
+        if target is not None and getattr(user, "pk", None):
+            subject = target.pk if model is Person else getattr(target, "person_id", None)
+            record_access(AuditAction.ACCESS_DENIED, actor=user, target=target, subject_id=subject,
+                          detail=f"out of scope ({action})")  # fmt: skip
+        raise
 
 
 def filter_people(user: Any, criteria: PeopleFilter) -> QuerySet[Person]:
@@ -82,6 +107,7 @@ def list_people(
     """
     page = _people_page(user, criteria, sort, cursor, limit)
     if page.items or cursor or not criteria.query:
+        charge(user, [person.pk for person in page.items])
         return page
     correction = search.corrected_query(criteria.query)
     if correction is None:
@@ -92,6 +118,7 @@ def list_people(
         # the user's scope would tell them that someone outside it has that name.
         return page
     corrected.corrected_query = correction
+    charge(user, [person.pk for person in corrected.items])
     return corrected
 
 
@@ -198,9 +225,15 @@ def _page_of_others(names: QuerySet[Person], others: QuerySet[Person], cursor: s
 
 def person_detail(user: Any, pk: int) -> Person:
     """A person with what the detail page shows: employers and recent notes."""
+    with denial_recorded(user, Person, pk, Action.VIEW):
+        person = _detailed(people_for(user), pk)
+    charge(user, [person.pk])
+    return person
+
+
+def _detailed(people: QuerySet[Person], pk: int) -> Person:
     return (
-        people_for(user)
-        .select_related("owner", "merged_into")
+        people.select_related("owner", "merged_into")
         .prefetch_related(
             Prefetch("affiliations", queryset=Affiliation.objects.select_related("organization")),
             Prefetch("notes", queryset=Note.objects.select_related("author")),
@@ -231,7 +264,8 @@ def organizations_for(user: Any, action: Action = Action.VIEW) -> QuerySet[Organ
 
 
 def get_organization(user: Any, pk: int, action: Action = Action.VIEW) -> Organization:
-    return organizations_for(user, action).select_related("owner", "team").get(pk=pk)
+    with denial_recorded(user, Organization, pk, action):
+        return organizations_for(user, action).select_related("owner", "team").get(pk=pk)
 
 
 def filter_organizations(user: Any, criteria: OrganizationFilter) -> QuerySet[Organization]:
@@ -264,9 +298,13 @@ def list_organizations(
 
 
 def organization_detail(user: Any, pk: int) -> Organization:
+    with denial_recorded(user, Organization, pk, Action.VIEW):
+        return _organization_detailed(organizations_for(user), pk)
+
+
+def _organization_detailed(organizations: QuerySet[Organization], pk: int) -> Organization:
     return (
-        organizations_for(user)
-        .select_related("owner", "team")
+        organizations.select_related("owner", "team")
         .prefetch_related(
             Prefetch("affiliations", queryset=Affiliation.objects.select_related("person")),
             Prefetch("notes", queryset=Note.objects.select_related("author")),
@@ -275,9 +313,30 @@ def organization_detail(user: Any, pk: int) -> Organization:
     )
 
 
-def organization_people(user: Any, organization: Organization) -> list[Affiliation]:
-    """Affiliations of an organization to the people the user may see; others are left out,
-    names included, since they are people outside the user's scope.
+ORGANIZATION_PEOPLE_SHOWN = 25  # one page; the rest are in the people list, filtered by employer
+
+
+def organization_people(user: Any, organization: Organization) -> tuple[list[Affiliation], int]:
+    """Up to a page of an organization's affiliations to people the user may see, and how many
+    there are in all. Others are left out, names included: they are outside the user's scope.
     """
-    visible = set(people_for(user).filter(affiliations__organization=organization).values_list("pk", flat=True))
-    return [affiliation for affiliation in organization.affiliations.all() if affiliation.person_id in visible]
+    visible_ids = people_for(user).filter(affiliations__organization=organization).values("pk")
+    affiliations = organization.affiliations.filter(person_id__in=visible_ids).select_related("person")
+    total = affiliations.count()
+    shown = list(affiliations.order_by("person__sort_key", "pk")[:ORGANIZATION_PEOPLE_SHOWN])
+    charge(user, [affiliation.person_id for affiliation in shown])
+    return shown, total
+
+
+def get_affiliation(user: Any, pk: int, action: Action = Action.VIEW) -> Affiliation:
+    with denial_recorded(user, Affiliation, pk, action):
+        affiliation = restrict(user, Affiliation, action).select_related("person", "organization").get(pk=pk)
+    charge(user, [affiliation.person_id])
+    return affiliation
+
+
+def get_note(user: Any, pk: int, action: Action = Action.VIEW) -> Note:
+    with denial_recorded(user, Note, pk, action):
+        note = restrict(user, Note, action).select_related("author").get(pk=pk)
+    charge(user, [note.person_id] if note.person_id else [])
+    return note

@@ -9,6 +9,7 @@ urlpatterns = [
     path("pick-organization/", views.organization_picker, name="pick_organization"),
     path("<id:pk>/", views.person_detail, name="detail"),
     path("<id:pk>/edit/", views.person_edit, name="edit"),
+    path("<id:pk>/reveal/", views.person_reveal, name="reveal"),
     path("<id:pk>/history/", views.person_history, name="history"),
     path("<id:pk>/history/export/", views.person_history_export, name="history_export"),
     path("<id:pk>/history/<id:event_id>/revert/", views.person_revert, name="revert"),

@@ -27,7 +27,7 @@ from registru.core.errors import ConflictError, NotInScopeError
 from registru.core.pagination import InvalidCursorError
 from registru.core.scopes import Action, restrict
 from registru.core.views import apply_errors, capability_required, form_error_text, optional_int
-from registru.people import selectors, services
+from registru.people import disclosure, selectors, services
 from registru.people.forms import (
     AffiliationForm,
     EndAffiliationForm,
@@ -69,6 +69,7 @@ def person_list(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "page": page,
+        "people": disclosure.for_list(page.items),
         "criteria": criteria,
         "organization": _filter_organization(request, criteria),
     }
@@ -112,7 +113,8 @@ def _criteria(form: PeopleFilterForm) -> tuple[selectors.PeopleFilter, str, str 
 
 def presented(request: HttpRequest, events: Any) -> list[Any]:
     """History events as sentences, naming other people only if the user may see them."""
-    return present_all(events, lambda ids: invisible_people(request.user, ids))
+    masked = disclosure.field_policy(request.user).masked
+    return present_all(events, lambda ids: invisible_people(request.user, ids), masked)
 
 
 def _head_context(request: HttpRequest, person: Person) -> dict[str, Any]:
@@ -130,15 +132,42 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
     except Person.DoesNotExist as exc:
         raise Http404 from exc
     record_access(AuditAction.PERSON_VIEWED, actor=request.user, target=person, subject_id=person.pk)
-    context = {
+    return render(
+        request, "people/detail.html", _detail_context(request, person, disclosure.for_detail(request.user, person))
+    )
+
+
+def _detail_context(request: HttpRequest, person: Person, shown: disclosure.Shown) -> dict[str, Any]:
+    return {
         "person": person,
+        "shown": shown,
         "note_form": NoteForm(),
         "tab": "details",
         "changeable_affiliations": set(
             restrict(request.user, Affiliation, Action.CHANGE).filter(person=person).values_list("pk", flat=True)
         ),
     } | _head_context(request, person)
-    return render(request, "people/detail.html", context)
+
+
+@records_required
+@require_POST
+def person_reveal(request: HttpRequest, pk: int) -> HttpResponse:
+    """Show masked fields of a person in clear, once, for a reason that goes in the history."""
+    try:
+        person = selectors.person_detail(request.user, pk)
+    except Person.DoesNotExist as exc:
+        raise Http404 from exc
+    groups = set(request.POST.getlist("group")) & set(disclosure.REVEAL_GROUPS)
+    try:
+        shown = disclosure.reveal(request.user, person, groups, reason=request.POST.get("reason", "")[:300])
+    except disclosure.RevealRefusedError:
+        messages.error(request, _("Give a short reason to reveal these fields."))
+        if request.htmx:  # type: ignore[attr-defined]
+            return HttpResponse(status=422)
+        return redirect("people:detail", pk=pk)
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "people/_contact_facts.html", {"person": person, "shown": shown})
+    return render(request, "people/detail.html", _detail_context(request, person, shown))
 
 
 @records_required
@@ -199,14 +228,17 @@ def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
     person = _person_or_404(request, pk, Action.CHANGE)
     initial = {name: getattr(person, name) for name in PersonForm.base_fields if hasattr(person, name)}
     initial["version"] = person.version
-    form = PersonForm(request.POST or None, user=request.user, initial=initial)
+    # Fields masked for the user's role are neither shown nor changed here.
+    masked = disclosure.field_policy(request.user).masked
+    form = PersonForm(request.POST or None, user=request.user, initial=initial, masked=masked)
     contacts = (
         _contacts_from(request) if request.method == "POST" else {"emails": person.emails, "phones": person.phones}
     )
     if request.method == "POST" and form.is_valid():
+        data = {key: value for key, value in _person_data(form, contacts, editing=True).items() if key not in masked}
         try:
             services.update_person(
-                person, _person_data(form, contacts, editing=True), actor=request.user,
+                person, data, actor=request.user,
                 expected_version=form.cleaned_data["version"], reason=form.cleaned_data["reason"],
             )  # fmt: skip
         except ValidationError as exc:
@@ -216,7 +248,8 @@ def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Changes saved."))
             return redirect("people:detail", pk=person.pk)
-    return render(request, "people/form.html", {"form": form, "contacts": contacts, "person": person})
+    context = {"form": form, "contacts": contacts, "person": person, "masked": masked}
+    return render(request, "people/form.html", context)
 
 
 def _contacts_from(request: HttpRequest) -> dict[str, list[str]]:
@@ -234,7 +267,8 @@ def _contacts_from(request: HttpRequest) -> dict[str, list[str]]:
 
 def _person_data(form: PersonForm, contacts: dict[str, list[str]], *, editing: bool) -> dict[str, Any]:
     data = form.service_data(editing=editing)
-    data["birth_date"] = data["birth_date"] or None
+    if "birth_date" in data:
+        data["birth_date"] = data["birth_date"] or None
     return data | contacts
 
 
@@ -415,7 +449,8 @@ def _merge_candidates(request: HttpRequest, primary: Person) -> HttpResponse:
     if query.strip():
         page = selectors.list_people(request.user, selectors.PeopleFilter(query=query), limit=11)
         candidates = [person for person in page.items if person.pk != primary.pk][:10]
-    return render(request, "people/_merge_candidates.html", {"candidates": candidates, "query": query})
+    context = {"candidates": disclosure.for_list(candidates), "query": query}
+    return render(request, "people/_merge_candidates.html", context)
 
 
 @records_required

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from registru.accounts.roles import Capability
+from registru.accounts.services.budget import charge
 from registru.core.errors import NotInScopeError
 from registru.core.pagination import InvalidCursorError, Sort, paginate
 from registru.core.views import apply_errors, capability_required, form_error_text
@@ -118,6 +119,7 @@ def review_list(request: HttpRequest) -> HttpResponse:
         page = paginate(queue, Sort("id"), "reviews", request.GET.get("cursor"), PAGE_SIZE)
     except InvalidCursorError:
         page = paginate(queue, Sort("id"), "reviews", None, PAGE_SIZE)
+    charge(request.user, [proposal.person_id for proposal in page.items])
     rows = [_row(proposal) for proposal in page.items]
     return render(request, "questionnaires/reviews.html", {"page": page, "rows": rows, "form": DecisionForm()})
 

@@ -4,27 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from ninja.responses import Status
 from pydantic import Field
 
 from registru.audit.actions import AuditAction
-from registru.audit.presenters import decrypted, referenced_people
+from registru.audit.presenters import decrypted, mask_changes, referenced_people
 from registru.audit.services import record_access
 from registru.core.api import BODY_ERRORS, COMMON_ERRORS, WRITE_ERRORS
 from registru.core.pagination import Sort, paginate
 from registru.core.scopes import Action
-from registru.people import selectors, services
+from registru.people import disclosure, selectors, services
 from registru.people.api.related import RelatedQuery, affiliations_page, notes_page
 from registru.people.api.shapes import (
     affiliation_out,
     ensure_can_create,
     event_out,
     note_out,
-    page_out,
     person_detail_out,
-    person_out,
+    person_list_out,
     service_data,
 )
 from registru.people.schemas import (
@@ -43,6 +43,7 @@ from registru.people.schemas import (
     PersonPatch,
     PersonStatusCode,
     ReasonIn,
+    RevealIn,
     SortName,
 )
 from registru.people.scopes import invisible_people
@@ -71,7 +72,7 @@ def list_people(request: HttpRequest, filters: Query[PeopleListQuery]) -> Any:
     )
     limit = filters.limit
     page = selectors.list_people(request.user, criteria, sort=filters.sort, cursor=filters.cursor, limit=limit)
-    return page_out(page, person_out)
+    return person_list_out(page)
 
 
 @router.post("/search", response={200: PersonPage, **BODY_ERRORS}, summary="Search people")
@@ -85,7 +86,7 @@ def search_people(request: HttpRequest, payload: PeopleSearchIn) -> Any:
         archived=payload.archived,
     )
     page = selectors.list_people(request.user, criteria, sort=payload.sort, cursor=payload.cursor, limit=payload.limit)
-    return page_out(page, person_out)
+    return person_list_out(page)
 
 
 @router.post("", response={201: PersonDetailOut, **WRITE_ERRORS}, summary="Create a person")
@@ -93,7 +94,7 @@ def create_person(request: HttpRequest, payload: PersonIn) -> Any:
     ensure_can_create(request.user)
     data, _, reason = service_data(payload)
     person = services.create_person(data, actor=request.user, reason=reason)
-    return Status(201, person_detail_out(selectors.person_detail(request.user, person.pk)))
+    return Status(201, person_detail_out(request.user, selectors.person_detail(request.user, person.pk)))
 
 
 @router.get("/{id:person_id}", response={200: PersonDetailOut, **COMMON_ERRORS}, summary="Get a person")
@@ -101,7 +102,18 @@ def get_person(request: HttpRequest, person_id: int) -> Any:
     """A person's record; reading it is recorded in their history, as on the pages."""
     person = selectors.person_detail(request.user, person_id)
     record_access(AuditAction.PERSON_VIEWED, actor=request.user, target=person, subject_id=person.pk)
-    return person_detail_out(person)
+    return person_detail_out(request.user, person)
+
+
+@router.post("/{id:person_id}/reveal", response={200: PersonDetailOut, **WRITE_ERRORS}, summary="Reveal masked fields")
+def reveal_fields(request: HttpRequest, person_id: int, payload: RevealIn) -> Any:
+    """Show masked fields in clear in this answer only; the reason goes in the person's history."""
+    person = selectors.person_detail(request.user, person_id)
+    try:
+        shown = disclosure.reveal(request.user, person, set(payload.groups), reason=payload.reason)
+    except disclosure.RevealRefusedError as exc:
+        raise PermissionDenied("Your role may not reveal these fields.") from exc
+    return person_detail_out(request.user, shown)
 
 
 @router.patch("/{id:person_id}", response={200: PersonDetailOut, **WRITE_ERRORS}, summary="Change a person")
@@ -110,14 +122,14 @@ def update_person(request: HttpRequest, person_id: int, payload: PersonPatch) ->
     person = selectors.get_person(request.user, person_id, Action.CHANGE)
     data, version, reason = service_data(payload)
     services.update_person(person, data, actor=request.user, expected_version=version, reason=reason)
-    return person_detail_out(selectors.person_detail(request.user, person_id))
+    return person_detail_out(request.user, selectors.person_detail(request.user, person_id))
 
 
 @router.post("/{id:person_id}/archive", response={200: PersonDetailOut, **WRITE_ERRORS}, summary="Archive a person")
 def archive_person(request: HttpRequest, person_id: int, payload: ReasonIn) -> Any:
     person = selectors.get_person(request.user, person_id, Action.CHANGE)
     services.archive_person(person, actor=request.user, reason=payload.reason)
-    return person_detail_out(selectors.person_detail(request.user, person_id))
+    return person_detail_out(request.user, selectors.person_detail(request.user, person_id))
 
 
 @router.post(
@@ -128,7 +140,7 @@ def archive_person(request: HttpRequest, person_id: int, payload: ReasonIn) -> A
 def restore_person(request: HttpRequest, person_id: int, payload: ReasonIn) -> Any:
     person = selectors.get_person(request.user, person_id, Action.CHANGE)
     services.restore_person(person, actor=request.user, reason=payload.reason)
-    return person_detail_out(selectors.person_detail(request.user, person_id))
+    return person_detail_out(request.user, selectors.person_detail(request.user, person_id))
 
 
 @router.post(
@@ -140,7 +152,7 @@ def merge_person(request: HttpRequest, person_id: int, payload: MergeIn) -> Any:
     primary = selectors.get_person(request.user, person_id, Action.CHANGE)
     duplicate = selectors.get_person(request.user, payload.duplicate_id, Action.CHANGE)
     services.merge_people(primary, duplicate, actor=request.user, reason=payload.reason)
-    return person_detail_out(selectors.person_detail(request.user, person_id))
+    return person_detail_out(request.user, selectors.person_detail(request.user, person_id))
 
 
 @router.get("/{id:person_id}/history", response={200: EventPage, **COMMON_ERRORS}, summary="A person's audit trail")
@@ -152,7 +164,8 @@ def person_history(
     page = paginate(events, Sort("id", descending=True), "history", cursor, limit)
     readable = decrypted(page.items)
     hidden = invisible_people(request.user, referenced_people(readable))
-    items = [event_out(event, changes, hidden) for event, changes in readable]
+    masked = disclosure.field_policy(request.user).masked
+    items = [event_out(event, mask_changes(changes, masked), hidden) for event, changes in readable]
     return {"items": items, "next_cursor": page.next_cursor}
 
 

@@ -9,10 +9,11 @@ from ninja import Query, Router, Schema
 from ninja.responses import Status
 from pydantic import Field
 
+from registru.accounts.services.budget import charge
 from registru.core.api import COMMON_ERRORS, WRITE_ERRORS
 from registru.core.pagination import Sort, paginate
 from registru.core.scopes import Action, restrict
-from registru.people import services
+from registru.people import selectors, services
 from registru.people.api.shapes import affiliation_out, note_out, page_out
 from registru.people.models import Affiliation, Note
 from registru.people.schemas import (
@@ -33,11 +34,7 @@ misc_router = Router(tags=["affiliations and notes"])
     summary="Change an affiliation",
 )
 def update_affiliation(request: HttpRequest, affiliation_id: int, payload: AffiliationPatch) -> Any:
-    affiliation = (
-        restrict(request.user, Affiliation, Action.CHANGE)
-        .select_related("person", "organization")
-        .get(pk=affiliation_id)
-    )
+    affiliation = selectors.get_affiliation(request.user, affiliation_id, Action.CHANGE)
     services.update_affiliation(affiliation, payload.dict(exclude_unset=True), actor=request.user)
     return affiliation_out(affiliation)
 
@@ -48,25 +45,21 @@ def update_affiliation(request: HttpRequest, affiliation_id: int, payload: Affil
     summary="Remove an affiliation",
 )
 def delete_affiliation(request: HttpRequest, affiliation_id: int) -> Any:
-    affiliation = (
-        restrict(request.user, Affiliation, Action.CHANGE)
-        .select_related("person", "organization")
-        .get(pk=affiliation_id)
-    )
+    affiliation = selectors.get_affiliation(request.user, affiliation_id, Action.CHANGE)
     services.delete_affiliation(affiliation, actor=request.user)
     return Status(204, None)
 
 
 @misc_router.patch("/notes/{id:note_id}", response={200: NoteOut, **WRITE_ERRORS}, summary="Change a note")
 def update_note(request: HttpRequest, note_id: int, payload: NotePatch) -> Any:
-    note = restrict(request.user, Note, Action.CHANGE).select_related("author").get(pk=note_id)
+    note = selectors.get_note(request.user, note_id, Action.CHANGE)
     services.update_note(note, payload.dict(exclude_unset=True), actor=request.user)
     return note_out(note)
 
 
 @misc_router.delete("/notes/{id:note_id}", response={204: None, **WRITE_ERRORS}, summary="Delete a note")
 def delete_note(request: HttpRequest, note_id: int) -> Any:
-    note = restrict(request.user, Note, Action.CHANGE).get(pk=note_id)
+    note = selectors.get_note(request.user, note_id, Action.CHANGE)
     services.delete_note(note, actor=request.user)
     return Status(204, None)
 
@@ -86,6 +79,7 @@ def affiliations_page(request: HttpRequest, filters: RelatedQuery) -> dict[str, 
     if filters.organization_id:
         affiliations = affiliations.filter(organization_id=filters.organization_id)
     page = paginate(affiliations, Sort("id", descending=True), "affiliations", filters.cursor, filters.limit)
+    charge(request.user, [affiliation.person_id for affiliation in page.items])
     return page_out(page, affiliation_out)
 
 
@@ -97,6 +91,7 @@ def notes_page(request: HttpRequest, filters: RelatedQuery) -> dict[str, Any]:
     if filters.organization_id:
         notes = notes.filter(organization_id=filters.organization_id)
     page = paginate(notes, Sort("occurred_at", descending=True), "notes", filters.cursor, filters.limit)
+    charge(request.user, [note.person_id for note in page.items if note.person_id])
     return page_out(page, note_out)
 
 
@@ -116,11 +111,9 @@ def list_notes(request: HttpRequest, filters: Query[RelatedQuery]) -> Any:
     summary="Get an affiliation",
 )
 def get_affiliation(request: HttpRequest, affiliation_id: int) -> Any:
-    return affiliation_out(
-        restrict(request.user, Affiliation).select_related("person", "organization").get(pk=affiliation_id)
-    )
+    return affiliation_out(selectors.get_affiliation(request.user, affiliation_id))
 
 
 @misc_router.get("/notes/{id:note_id}", response={200: NoteOut, **COMMON_ERRORS}, summary="Get a note")
 def get_note(request: HttpRequest, note_id: int) -> Any:
-    return note_out(restrict(request.user, Note).select_related("author").get(pk=note_id))
+    return note_out(selectors.get_note(request.user, note_id))

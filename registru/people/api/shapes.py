@@ -11,6 +11,7 @@ from registru.accounts.roles import Capability
 from registru.audit.models import AuditEvent
 from registru.audit.presenters import mask_reference
 from registru.core.pagination import Page
+from registru.people.disclosure import Shown, for_detail, for_list
 from registru.people.models import Affiliation, Note, Organization, Person
 
 
@@ -32,13 +33,23 @@ ORGANIZATION_FIELDS = (
 )  # fmt: skip
 
 
-def person_out(person: Person) -> dict[str, Any]:
-    return {name: getattr(person, name) for name in PERSON_FIELDS} | {"owner": ref(person.owner)}
+def person_out(person: Person | Shown) -> dict[str, Any]:
+    """A person as the API shows them; pass a ``disclosure.Shown`` so that masking applies."""
+    masked = person.masked_list if isinstance(person, Shown) else []
+    return {name: getattr(person, name) for name in PERSON_FIELDS} | {"owner": ref(person.owner), "masked": masked}
 
 
-def person_detail_out(person: Person) -> dict[str, Any]:
-    employers = [employer_out(a) for a in person.affiliations.all()]
-    return person_out(person) | {"employers": employers}
+def person_list_out(page: Page[Person]) -> dict[str, Any]:
+    """A page of people: contact and sensitive fields masked, as in every list."""
+    return page_out(page, person_out, items=for_list(page.items))
+
+
+def person_detail_out(user: Any, person: Person | Shown) -> dict[str, Any]:
+    """One person, masked as the user's role policy says for detail answers."""
+    shown = person if isinstance(person, Shown) else for_detail(user, person)
+    record = shown.record
+    employers = [employer_out(a) for a in record.affiliations.all()]
+    return person_out(shown) | {"employers": employers}
 
 
 def employer_out(affiliation: Affiliation) -> dict[str, Any]:
@@ -81,9 +92,9 @@ def note_out(note: Note) -> dict[str, Any]:
     }
 
 
-def page_out(page: Page[Any], shape: Any) -> dict[str, Any]:
+def page_out(page: Page[Any], shape: Any, items: list[Any] | None = None) -> dict[str, Any]:
     return {
-        "items": [shape(item) for item in page.items],
+        "items": [shape(item) for item in (page.items if items is None else items)],
         "next_cursor": page.next_cursor,
         "previous_cursor": page.previous_cursor,
         "corrected_query": page.corrected_query,

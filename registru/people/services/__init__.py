@@ -5,6 +5,7 @@ every channel, changes the data and records one audit event per changed record, 
 transaction (see ``core.services.service``).
 """
 
+from registru.people.services.access import set_access_procedure
 from registru.people.services.common import audit_value, ensure_in_scope
 from registru.people.services.organizations import (
     archive_organization,
@@ -54,6 +55,7 @@ __all__ = [
     "restore_organization",
     "restore_person",
     "revert_person_change",
+    "set_access_procedure",
     "update_affiliation",
     "update_note",
     "update_organization",

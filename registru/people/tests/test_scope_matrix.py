@@ -17,6 +17,7 @@ from django.test import Client
 
 from registru.accounts import services as accounts
 from registru.accounts.roles import Capability
+from registru.audit.actions import AuditAction
 from registru.audit.models import AuditEvent
 from registru.people import services
 from registru.people.models import Affiliation, Note, Organization, Person
@@ -140,9 +141,9 @@ def prepare(person: Person, org: Organization, endpoint: Endpoint) -> dict[str, 
 
 
 def state() -> tuple[Any, ...]:
-    """Everything a request could have changed."""
+    """Everything a request could have changed (a refusal adds a security event, nothing else)."""
     return (
-        AuditEvent.objects.exclude(action__startswith="token.").count(),
+        AuditEvent.objects.exclude(action__startswith="token.").exclude(action__startswith="security.").count(),
         tuple(Person.objects.order_by("pk").values_list("version", "archived_at", "job_title", "merged_into")),
         tuple(Organization.objects.order_by("pk").values_list("version", "archived_at", "industry", "name")),
         tuple(Note.objects.order_by("pk").values_list("pk", "body")),
@@ -186,6 +187,9 @@ def test_out_of_scope_answers_404_and_changes_nothing(cast, role: str, endpoint:
         expected = {404} if role not in ("mara", "audra") else {403, 404}
     assert response.status_code in expected, response.content[:300]
     assert state() == before
+    if response.status_code == 404:
+        denials = AuditEvent.objects.filter(action=AuditAction.ACCESS_DENIED, actor_id=getattr(cast, role).pk)
+        assert denials.count() == 1, f"{endpoint.name}: a refusal must be one security event"
 
 
 @pytest.mark.parametrize(("role", "endpoint"), cases(0))

@@ -20,6 +20,26 @@ document.addEventListener("click", (event) => {
     input.focus();
     return;
   }
+  // A button that leaves a filtering (htmx) form for another page, taking the filters along:
+  // the form is copied and submitted as a plain POST, so htmx does not swap the answer in.
+  const leaving = event.target.closest("[data-submit-natively]");
+  if (leaving && leaving.form) {
+    event.preventDefault();
+    const copy = document.createElement("form");
+    copy.method = "post";
+    copy.action = leaving.getAttribute("formaction");
+    for (const [name, value] of new FormData(leaving.form)) {
+      if (name === "cursor") continue;
+      const input = document.createElement("input");
+      input.type = "hidden";
+      input.name = name;
+      input.value = value;
+      copy.appendChild(input);
+    }
+    document.body.appendChild(copy);
+    copy.submit();
+    return;
+  }
   // Confirmation for destructive buttons, without inline handlers.
   const confirmButton = event.target.closest("[data-confirm]");
   if (confirmButton && !window.confirm(confirmButton.dataset.confirm)) {
