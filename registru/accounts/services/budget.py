@@ -25,6 +25,7 @@ from registru.accounts.roles import Capability
 from registru.audit.actions import AuditAction
 from registru.audit.services import record
 from registru.core.actors import SystemActor
+from registru.core.services import service
 
 BUDGET = SystemActor("view budget")
 
@@ -143,8 +144,10 @@ def window_start(window: str, now: datetime) -> datetime:
     return start if window == BudgetWindow.HOUR else start.replace(hour=0)
 
 
-def _alert(user: Any, window: str, level: str, count: int, now: datetime) -> bool:
-    """Record a crossed limit once per window; True if this call made the alert (and block)."""
+@service
+def _alert(user: Any, window: str, level: str, count: int, now: datetime, *, actor: Any = BUDGET) -> bool:
+    """Record a crossed limit once per window, with its block, event and message, in one
+    transaction; True if this call made the alert."""
     try:
         with transaction.atomic():
             alert = ViewAlert.objects.create(
@@ -152,22 +155,21 @@ def _alert(user: Any, window: str, level: str, count: int, now: datetime) -> boo
             )
     except IntegrityError:
         return False  # already alerted in this window: once, not per request
-    _report(user, alert)
+    _report(user, alert, actor=actor)
     return True
 
 
-def _report(user: Any, alert: ViewAlert) -> None:
+def _report(user: Any, alert: ViewAlert, *, actor: Any) -> None:
     from registru.accounts.notify import notify_users, users_who_can
 
     hard = alert.level == BudgetLevel.HARD
-    with transaction.atomic():
-        if hard:
-            ViewBlock.objects.create(user=user, alert=alert)
-        action = AuditAction.VIEW_BUDGET_BLOCKED if hard else AuditAction.VIEW_BUDGET_ALERT
-        detail = f"{alert.count} people in one {alert.window}"
-        # The request's user is a lazy proxy; the trail needs the model instance itself.
-        record(action, actor=BUDGET, target=User.objects.get(pk=user.pk), reason=detail)
-        notify_users(
+    if hard:
+        ViewBlock.objects.create(user=user, alert=alert)
+    action = AuditAction.VIEW_BUDGET_BLOCKED if hard else AuditAction.VIEW_BUDGET_ALERT
+    detail = f"{alert.count} people in one {alert.window}"
+    # The request's user is a lazy proxy; the trail needs the model instance itself.
+    record(action, actor=actor, target=User.objects.get(pk=user.pk), reason=detail)
+    notify_users(
             users_who_can(Capability.READ_EXPORT_REGISTER),
             key=f"view-alert:{alert.pk}",
             subject=_("Registru: a user viewed more people than allowed"),
@@ -175,18 +177,18 @@ def _report(user: Any, alert: ViewAlert) -> None:
             % {"user": user.label, "count": alert.count, "window": alert.get_window_display(),
                "level": alert.get_level_display()},
             path="/account/blocks/",
-            actor=BUDGET,
+            actor=actor,
         )  # fmt: skip
 
 
+@service
 def lift_block(block: ViewBlock, *, actor: Any, reason: str) -> bool:
     """Lift a block; the user may go on viewing until the end of the window that caused it."""
-    with transaction.atomic():
-        changed = ViewBlock.objects.filter(pk=block.pk, lifted_at__isnull=True).update(
-            lifted_at=timezone.now(), lifted_by=actor, lift_reason=reason[:500]
-        )
-        if changed:
-            record(AuditAction.VIEW_BUDGET_LIFTED, actor=actor, target=block.user, reason=reason)
+    changed = ViewBlock.objects.filter(pk=block.pk, lifted_at__isnull=True).update(
+        lifted_at=timezone.now(), lifted_by=actor, lift_reason=reason[:500]
+    )
+    if changed:
+        record(AuditAction.VIEW_BUDGET_LIFTED, actor=actor, target=block.user, reason=reason)
     return bool(changed)
 
 

@@ -110,3 +110,28 @@ def test_searches_count_against_the_same_budget(cast: Any, tight: Any, api_for: 
     client = api_for(cast.alice)
     body = '{"q": "Popescu", "limit": 9}'
     assert client.post("/api/v1/people/search", body, content_type="application/json").status_code == 429
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_block_is_written_through_a_service_outside_the_tests_own_transaction(cast: Any) -> None:
+    """Each request is its own transaction in production: the alert, block and events must be
+    written inside a service there too, or the database's guard refuses them."""
+    from registru.accounts.services.budget import ViewingBlockedError, charge
+    from registru.core import dbguard
+
+    save_role_policy(
+        "agent",
+        {"views_per_hour_soft": 1, "views_per_hour_hard": 2, "views_per_day_soft": 50, "views_per_day_hard": 100},
+        actor=SETUP,
+    )
+    people = [PersonFactory(owner=cast.alice) for _ in range(3)]
+    dbguard.MAINTENANCE = False
+    try:
+        charge(cast.alice, [people[0].pk])
+        charge(cast.alice, [people[1].pk])  # over the alert limit
+        with pytest.raises(ViewingBlockedError):
+            charge(cast.alice, [people[2].pk])  # over the blocking limit
+    finally:
+        dbguard.MAINTENANCE = True
+    assert ViewBlock.objects.filter(user=cast.alice).count() == 1
+    assert AuditEvent.objects.filter(action=AuditAction.VIEW_BUDGET_BLOCKED).count() == 1
