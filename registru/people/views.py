@@ -113,7 +113,7 @@ def _criteria(form: PeopleFilterForm) -> tuple[selectors.PeopleFilter, str, str 
 
 def presented(request: HttpRequest, events: Any) -> list[Any]:
     """History events as sentences, naming other people only if the user may see them."""
-    masked = disclosure.field_policy(request.user).masked
+    masked = disclosure.masked_in_history(request.user)
     return present_all(events, lambda ids: invisible_people(request.user, ids), masked)
 
 
@@ -439,7 +439,11 @@ def person_merge(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("%(name)s was merged into this record.") % {"name": duplicate.full_name})
         return redirect("people:detail", pk=primary.pk)
-    context = {"person": primary, "duplicate": duplicate, "form": form}
+    context = {
+        "person": primary, "duplicate": duplicate, "form": form,
+        "shown_person": disclosure.for_detail(request.user, primary),
+        "shown_duplicate": disclosure.for_detail(request.user, duplicate),
+    }  # fmt: skip
     return render(request, "people/merge_confirm.html", context)
 
 

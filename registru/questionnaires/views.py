@@ -20,6 +20,7 @@ from registru.accounts.services.budget import charge
 from registru.core.errors import NotInScopeError
 from registru.core.pagination import InvalidCursorError, Sort, paginate
 from registru.core.views import apply_errors, capability_required, form_error_text
+from registru.people.disclosure import field_policy, mask_value
 from registru.questionnaires import selectors, services
 from registru.questionnaires.fields import LABELS
 from registru.questionnaires.forms import DecisionForm, QuestionFormSet, QuestionnaireForm, question_initial
@@ -120,12 +121,17 @@ def review_list(request: HttpRequest) -> HttpResponse:
     except InvalidCursorError:
         page = paginate(queue, Sort("id"), "reviews", None, PAGE_SIZE)
     charge(request.user, [proposal.person_id for proposal in page.items])
-    rows = [_row(proposal) for proposal in page.items]
+    masked = field_policy(request.user).masked
+    rows = [_row(proposal, masked) for proposal in page.items]
     return render(request, "questionnaires/reviews.html", {"page": page, "rows": rows, "form": DecisionForm()})
 
 
-def _row(proposal: Proposal) -> dict[str, Any]:
+def _row(proposal: Proposal, masked: frozenset[str]) -> dict[str, Any]:
+    """One proposed change; values of fields the reviewer's role sees masked are masked here too
+    (the reviewer can open the record and reveal them with a reason)."""
     old, new = services.proposal_values(proposal)
+    if proposal.field in masked:
+        old, new = mask_value(proposal.field, old), mask_value(proposal.field, new)
     return {"proposal": proposal, "label": LABELS.get(proposal.field, proposal.field), "old": _shown(old),
             "new": _shown(new), "by_hand": proposal.field in services.REVIEW_ONLY}  # fmt: skip
 
@@ -143,6 +149,7 @@ def review_decide(request: HttpRequest, pk: int) -> HttpResponse:
     proposal = selectors.review_queue(request.user).filter(pk=pk).first()
     if proposal is None:
         raise Http404
+    charge(request.user, [proposal.person_id])
     form = DecisionForm(request.POST)
     error = ""
     if form.is_valid():
@@ -159,5 +166,5 @@ def review_decide(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         error = form_error_text(form)
     return render(request, "questionnaires/reviews.html", {
-        "page": None, "rows": [_row(proposal)], "form": form, "error": error,
+        "page": None, "rows": [_row(proposal, field_policy(request.user).masked)], "form": form, "error": error,
     })  # fmt: skip

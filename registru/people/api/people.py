@@ -121,6 +121,10 @@ def update_person(request: HttpRequest, person_id: int, payload: PersonPatch) ->
     """Send only the fields to change, and ``version`` to refuse overwriting someone else's edit."""
     person = selectors.get_person(request.user, person_id, Action.CHANGE)
     data, version, reason = service_data(payload)
+    hidden = sorted(set(data) & disclosure.field_policy(request.user).masked)
+    if hidden:
+        # As on the edit page: a role that sees these fields masked does not change them.
+        raise PermissionDenied(f"These fields are masked for your role and cannot be changed: {', '.join(hidden)}.")
     services.update_person(person, data, actor=request.user, expected_version=version, reason=reason)
     return person_detail_out(request.user, selectors.person_detail(request.user, person_id))
 
@@ -164,7 +168,7 @@ def person_history(
     page = paginate(events, Sort("id", descending=True), "history", cursor, limit)
     readable = decrypted(page.items)
     hidden = invisible_people(request.user, referenced_people(readable))
-    masked = disclosure.field_policy(request.user).masked
+    masked = disclosure.masked_in_history(request.user)
     items = [event_out(event, mask_changes(changes, masked), hidden) for event, changes in readable]
     return {"items": items, "next_cursor": page.next_cursor}
 

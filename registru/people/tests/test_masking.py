@@ -173,3 +173,52 @@ def test_the_history_does_not_show_values_the_role_sees_masked(cast: Any, client
     assert "1980" not in api_history
     save_role_policy("dpo", {"sensitive": Visibility.CLEAR}, actor=SETUP)
     assert "1980" in client_for(cast.dora).get(f"/people/{person.pk}/history/").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("phone", "masked"),
+    [
+        ("+4921112345678", "+49 2* *** *** 678"),
+        ("+12025550123", "+1 2 *** *** 123"),
+        ("+33612345678", "+33 6** *** 678"),
+    ],
+)
+def test_masks_foreign_phones_by_their_country_code(phone: str, masked: str) -> None:
+    assert disclosure.mask_phone(phone) == masked
+
+
+def _admin_sees_contacts_masked() -> None:
+    save_role_policy("administrator", {"contact": Visibility.REVEAL}, actor=SETUP)
+
+
+def test_the_merge_confirmation_masks_what_the_role_sees_masked(cast: Any, client_for: Any) -> None:
+    _admin_sees_contacts_masked()
+    kept, other = cast.alice_person, cast.andrei_person
+    page = client_for(cast.admin).post(f"/people/{kept.pk}/merge/", {"duplicate": other.pk}).content.decode()
+    assert "Merge these two records?" in page
+    for person in (kept, other):
+        assert person.primary_email not in page
+        assert disclosure.mask_email(person.primary_email) in page
+
+
+def test_the_api_refuses_to_change_fields_masked_for_the_role(cast: Any, api_for: Any) -> None:
+    _admin_sees_contacts_masked()
+    person = cast.alice_person
+    before = list(person.emails)
+    body = json.dumps({"emails": ["attacker@evil.ro"], "version": person.version})
+    response = api_for(cast.admin).patch(f"/api/v1/people/{person.pk}", body, content_type="application/json")
+    assert response.status_code == 403
+    person.refresh_from_db()
+    assert person.emails == before
+
+
+def test_the_history_masks_message_recipients_when_emails_are_masked(cast: Any, client_for: Any) -> None:
+    from registru.mail.models import MessageKind
+    from registru.mail.services import queue_message
+
+    _admin_sees_contacts_masked()
+    person = cast.alice_person
+    queue_message(actor=SETUP, key="t1", person=person, recipient=person.primary_email, subject="Salut",
+                  body="text", kind=MessageKind.SERVICE)  # fmt: skip
+    assert person.primary_email not in client_for(cast.admin).get(f"/people/{person.pk}/history/").content.decode()
+    assert person.primary_email in client_for(cast.dora).get(f"/people/{person.pk}/history/").content.decode()
