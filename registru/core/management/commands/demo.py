@@ -133,6 +133,7 @@ class Command(BaseCommand):
         created = self._people(users, organizations, options["people"])
         self._consent(users)
         self._questionnaire(users)
+        self._access(users)
         self._prove_the_trail()
         self.stdout.write(
             self.style.SUCCESS(
@@ -193,6 +194,29 @@ class Command(BaseCommand):
             return
         questionnaires.save_questionnaire(None, QUESTIONNAIRE, QUESTIONNAIRE_QUESTIONS, actor=users["bob"])
         questionnaires.run()
+
+    def _access(self, users: dict[str, User]) -> None:
+        """Something to decide on: alice asks for a contact of andrei's (bob or andrei decides),
+        and bob asks for an export with birth dates (a second person, dora, must approve)."""
+        from registru.accounts.models import AccessRequest
+        from registru.accounts.services.grants import file_access_request
+        from registru.exports.services import request_export
+        from registru.people.selectors import PeopleFilter, filter_people
+
+        if AccessRequest.objects.exists():
+            return
+        contact = Person.objects.filter(affiliations__organization__owner=users["andrei"]).exclude(emails=[]).first()
+        if contact is not None:
+            file_access_request(
+                actor=users["alice"], identified_by="email", identifier=contact.primary_email, access="view", days=7,
+                reason="Mă ocup de licitația comună cu Agroind și am nevoie de persoana de contact.",
+            )  # fmt: skip
+        if not filter_people(users["bob"], PeopleFilter()).exists():
+            return
+        request_export(
+            actor=users["bob"], criteria=PeopleFilter(), fields=["given_name", "family_name", "birth_date", "emails"],
+            fmt="xlsx", purpose="Felicitări de ziua de naștere pentru clienții echipei",
+        )  # fmt: skip
 
     def _prove_the_trail(self) -> None:
         """Seal, checkpoint and verify, so that the DPO's trail page has something to show."""
