@@ -85,6 +85,13 @@ def mark_transaction(connection: BaseDatabaseWrapper = default_connection) -> No
             cursor.execute("SELECT set_config('registru.audit_context', 'on', true)")
 
 
+def unmark_transaction(connection: BaseDatabaseWrapper = default_connection) -> None:
+    """Undo ``mark_transaction`` when a service ends inside an outer transaction."""
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('registru.audit_context', '', true)")
+
+
 @contextmanager
 def retention_path() -> Iterator[None]:
     """The one way to delete audit records (whole pruned batches; see docs/audit.md)."""

@@ -9,7 +9,8 @@ from typing import Any
 
 from django.db import transaction
 
-from registru.core.context import current_context, service_scope
+from registru.core.context import current_context, in_service, service_scope
+from registru.core.dbguard import unmark_transaction
 
 
 def service[**P, R](function: Callable[P, R]) -> Callable[P, R]:
@@ -23,7 +24,13 @@ def service[**P, R](function: Callable[P, R]) -> Callable[P, R]:
     @functools.wraps(function)
     def run(*args: Any, **kwargs: Any) -> R:
         current_context()
-        with transaction.atomic(), service_scope():
-            return function(*args, **kwargs)
+        try:
+            with transaction.atomic(), service_scope():
+                return function(*args, **kwargs)
+        finally:
+            if not in_service():
+                # A service called inside a caller's transaction must not leave that
+                # transaction marked as a service's: later writes there are the caller's.
+                unmark_transaction()
 
     return run
