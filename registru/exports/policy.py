@@ -7,19 +7,25 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet, Sum
+from django.utils import timezone
 
+from registru.accounts.models import ViewBlock
 from registru.accounts.models.policy import Visibility
 from registru.accounts.policy import visibility
 from registru.exports import fields as export_fields
 from registru.exports.fingerprint import open_query, seal_query
-from registru.exports.models import ApprovalReason, ExportRequest
+from registru.exports.models import ApprovalReason, ExportRequest, ExportStatus
 from registru.people.choices import PersonStatus
 from registru.people.models import Person
 from registru.people.selectors import PeopleFilter, filter_people
 
 # Erased people have nothing left to export; restricted ones (Art. 18) may only be stored.
 NOT_EXPORTED = (PersonStatus.ERASED, PersonStatus.RESTRICTED)
+# Exports approved automatically within this rolling window add up against the threshold.
+RECENT_WINDOW = timedelta(hours=24)
+# Ended without a file ever being made: these gave nobody any data.
+NEVER_MADE = (ExportStatus.CANCELLED, ExportStatus.FAILED, ExportStatus.EXPIRED)
 
 
 def approval_hours() -> int:
@@ -41,10 +47,30 @@ def people_to_export(user: Any, criteria: PeopleFilter) -> QuerySet[Person]:
     return filter_people(user, criteria).exclude(status__in=NOT_EXPORTED)
 
 
+def viewing_blocked(user: Any) -> bool:
+    """The user's view budget is spent (a block no manager has lifted yet): no exports either."""
+    return ViewBlock.objects.filter(user_id=user.pk, lifted_at__isnull=True).exists()
+
+
+def recently_exported(user: Any) -> int:
+    """People in the user's exports approved automatically in the last 24 hours (rolling).
+
+    Without this sum, one large export split into several under the threshold would never
+    meet a second person. Overlapping exports count their people each time; exports that
+    ended without a file (cancelled, failed or lapsed before it was made) do not count.
+    """
+    since = timezone.now() - RECENT_WINDOW
+    recent = ExportRequest.objects.filter(
+        requester_id=user.pk, needs_approval=False, decided_by__isnull=True, decided_at__gte=since
+    ).exclude(Q(status__in=NEVER_MADE) & Q(generated_at__isnull=True))
+    return int(recent.aggregate(people=Sum("counted"))["people"] or 0)
+
+
 @dataclass(frozen=True)
 class Assessment:
     count: int
     reasons: list[str]
+    recent: int = 0  # people already exported without approval in the last 24 hours
 
     @property
     def needs_approval(self) -> bool:
@@ -53,6 +79,15 @@ class Assessment:
     @property
     def reason_labels(self) -> list[str]:
         return [str(ApprovalReason(reason).label) for reason in self.reasons]
+
+    @property
+    def threshold(self) -> int:
+        return int(settings.EXPORT_APPROVAL_THRESHOLD)
+
+    @property
+    def split(self) -> bool:
+        """Needs approval because of the requester's recent automatic exports."""
+        return ApprovalReason.RECENT.value in self.reasons
 
 
 def hidden_fields(user: Any, codes: list[str]) -> list[str]:
@@ -66,14 +101,17 @@ def allowed_fields(user: Any) -> list[str]:
 
 def assess(user: Any, criteria: PeopleFilter, codes: list[str]) -> Assessment:
     count = people_to_export(user, criteria).count()
+    recent = recently_exported(user)
     reasons = []
     if count > settings.EXPORT_APPROVAL_THRESHOLD:
         reasons.append(ApprovalReason.SIZE.value)
+    elif count and recent + count > settings.EXPORT_APPROVAL_THRESHOLD:
+        reasons.append(ApprovalReason.RECENT.value)
     if export_fields.sensitive(codes):
         reasons.append(ApprovalReason.SENSITIVE.value)
     if any(visibility(user, export_fields.FIELDS[code].pii) == Visibility.REVEAL for code in codes):
         reasons.append(ApprovalReason.MASKED.value)
-    return Assessment(count, reasons)
+    return Assessment(count, reasons, recent)
 
 
 def stored_criteria(criteria: PeopleFilter) -> dict[str, Any]:

@@ -67,6 +67,8 @@ def export_new(request: HttpRequest) -> HttpResponse:
                 actor=request.user, criteria=criteria, fields=form.cleaned_data["columns"],
                 fmt=form.cleaned_data["format"], purpose=form.cleaned_data["purpose"],
             )  # fmt: skip
+        except services.ExportBlockedError as exc:
+            return _blocked(request, exc)
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
@@ -78,8 +80,14 @@ def export_new(request: HttpRequest) -> HttpResponse:
             return redirect("exports:detail", export.pk)
     codes = form.cleaned_data["columns"] if form.is_bound and form.is_valid() else list(form.fields["columns"].initial)
     context = {"form": form, "people": people, "criteria": criteria,
-               "assessment": policy.assess(request.user, criteria, codes)}  # fmt: skip
+               "assessment": policy.assess(request.user, criteria, codes),
+               "blocked": policy.viewing_blocked(request.user)}  # fmt: skip
     return render(request, "exports/form.html", context)
+
+
+def _blocked(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    """The clear refusal of an export step while the user's viewing is blocked (403)."""
+    return render(request, "exports/blocked.html", {"message": str(exc)}, status=403)
 
 
 @login_required
@@ -175,6 +183,8 @@ def export_download(request: HttpRequest, pk: int) -> HttpResponseBase:
         export, path = services.record_download(pk, actor=request.user, ip=request.META.get("REMOTE_ADDR"))
     except services.ExportNotFoundError as exc:
         raise Http404 from exc
+    except services.ExportBlockedError as exc:
+        return _blocked(request, exc)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("exports:detail", pk)

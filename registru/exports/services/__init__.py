@@ -3,6 +3,7 @@
 from registru.exports.services.generation import generate_export
 from registru.exports.services.register import write_register_csv
 from registru.exports.services.requests import (
+    ExportBlockedError,
     ExportNotFoundError,
     approve_export,
     cancel_export,
@@ -14,6 +15,7 @@ from registru.exports.services.requests import (
 )
 
 __all__ = [
+    "ExportBlockedError",
     "ExportNotFoundError",
     "approve_export",
     "cancel_export",

@@ -37,6 +37,26 @@ class ExportNotFoundError(LookupError):
     """Not an export this user may touch (whether it exists is not said)."""
 
 
+class ExportBlockedError(PermissionDenied):
+    """The user's viewing is blocked (view budget spent): no new export and no download until
+    a manager lifts the block."""
+
+
+def _blocked_message() -> str:
+    return _(
+        "You have viewed more people than your role allows, so viewing people is blocked, and "
+        "with it asking for exports and downloading them. The data protection officer has been "
+        "told. Ask your manager to lift the block."
+    )
+
+
+def _check_not_blocked(actor: Any, target: Any, what: str) -> None:
+    """Refuse (and record) an export step while the actor's viewing is blocked."""
+    if policy.viewing_blocked(actor):
+        record_denial(actor=actor, target=target, detail=f"{what}: viewing blocked (view budget)")
+        raise ExportBlockedError(_blocked_message())
+
+
 # --- refusals --------------------------------------------------------------------------------
 
 
@@ -65,6 +85,8 @@ def request_export(*, actor: Any, criteria: PeopleFilter, fields: list[str], fmt
     if not _can(actor, Capability.REQUEST_EXPORT):
         # The target is the export function itself: no request exists.
         _refuse(actor, ExportRequest(pk=None), "export request", _("Your role may not export people."))
+    # Exports are bulk views: a user whose view budget is spent may not take the people out instead.
+    _check_not_blocked(actor, ExportRequest(pk=None), "export request")
     return _create_request(actor=actor, criteria=criteria, fields=fields, fmt=fmt, purpose=purpose)
 
 
@@ -90,6 +112,9 @@ def _validate(actor: Any, codes: list[str], fmt: str, purpose: str) -> None:
 def _create_request(*, actor: Any, criteria: PeopleFilter, fields: list[str], fmt: str, purpose: str) -> ExportRequest:
     _validate(actor, fields, fmt, purpose)
     codes = export_fields.ordered(fields)
+    # One request of a user at a time: two asked together must not both count the recent
+    # automatic exports without the other, and so both pass under the threshold.
+    _lock_requester(actor)
     assessment = policy.assess(actor, criteria, codes)
     if assessment.count == 0:
         raise ValidationError(_("No people match this filter: there is nothing to export."))
@@ -102,12 +127,19 @@ def _create_request(*, actor: Any, criteria: PeopleFilter, fields: list[str], fm
     record(A.EXPORT_REQUESTED, actor=actor, target=export, reason=export.purpose, changes={
         "fields": (None, codes), "format": (None, fmt), "counted": (None, assessment.count),
         "filter": (None, export.criteria), "needs_approval": (None, assessment.reasons),
+        "recently_exported": (None, assessment.recent),
     })  # fmt: skip
     if assessment.needs_approval:
         _ask_approvers(export, actor)
     else:
         _approve(export, POLICY, _("approved automatically: under the threshold, no sensitive fields"))
     return ExportRequest.objects.get(pk=export.pk)
+
+
+def _lock_requester(actor: Any) -> None:
+    from registru.accounts.models import User
+
+    User.objects.select_for_update().filter(pk=actor.pk).values_list("pk", flat=True).first()
 
 
 def _ask_approvers(export: ExportRequest, actor: Any) -> None:
@@ -240,13 +272,15 @@ def record_download(export_id: int, *, actor: Any, ip: str | None) -> tuple[Expo
     """Count one download of the requester's own file, if the link still holds.
 
     Anyone else gets ``ExportNotFoundError`` (a 404) and a security event: a link is good
-    for its requester only.
+    for its requester only. A requester whose viewing is blocked gets ``ExportBlockedError``
+    (a 403) and a security event, and the download is not counted.
     """
     export = ExportRequest.objects.filter(pk=export_id).first()
     if export is None or export.requester_id != actor.pk or not _can(actor, Capability.REQUEST_EXPORT):
         if export is not None:
             record_denial(actor=actor, target=export, detail="export download: not the requester")
         raise ExportNotFoundError(export_id)
+    _check_not_blocked(actor, export, "export download")
     return _count_download(export, actor=actor, ip=ip)
 
 
