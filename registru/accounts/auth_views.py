@@ -351,12 +351,13 @@ def all_sessions(request: HttpRequest) -> HttpResponse:
 @capability_required(Capability.MANAGE_SESSIONS)
 @require_POST
 def end_user_sessions(request: HttpRequest, pk: int) -> HttpResponse:
-    """End every session of one user (a lost phone, someone leaving)."""
+    """End every session of one user (a lost phone, someone leaving), and revoke their API tokens."""
     target = User.objects.filter(pk=pk).first()
     if target is None:
         raise Http404
     ended = sessions.end_all_sessions(target, actor=request.user)
-    messages.success(request, _("%(count)s sessions of %(user)s were ended.") % {"count": ended, "user": target.label})
+    message = _("%(count)s sessions of %(user)s were ended and their API tokens revoked.")
+    messages.success(request, message % {"count": ended, "user": target.label})
     if target.pk == request.user.pk:
         return redirect("login")
     return redirect("accounts:all_sessions")
@@ -365,7 +366,8 @@ def end_user_sessions(request: HttpRequest, pk: int) -> HttpResponse:
 @capability_required(Capability.MANAGE_SESSIONS)
 @require_POST
 def reset_user_two_factor(request: HttpRequest, pk: int) -> HttpResponse:
-    """Turn a user's two-factor off (lost phone and no recovery code) and end their sessions."""
+    """Turn a user's two-factor off (lost phone and no recovery code), end their sessions and
+    revoke their API tokens."""
     target = User.objects.filter(pk=pk).first()
     if target is None:
         raise Http404

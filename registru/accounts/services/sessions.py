@@ -21,9 +21,10 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ua_parser import parse
 
-from registru.accounts.models import DeviceSession, User
+from registru.accounts.models import ApiToken, DeviceSession, User
 from registru.accounts.models.devices import SessionEnd
 from registru.accounts.policy import policy_for
+from registru.accounts.services import revoke_api_token
 from registru.audit.actions import AuditAction as A
 from registru.audit.services import record
 from registru.core.actors import SystemActor
@@ -128,8 +129,21 @@ def end_session(session: DeviceSession, *, actor: Any, reason: SessionEnd) -> bo
 
 @service
 def end_all_sessions(user: User, *, actor: Any, reason: SessionEnd = SessionEnd.BY_ADMINISTRATOR) -> int:
-    """End every active session of ``user`` (a lost phone, a departure); one event each."""
-    return sum(end_session(session, actor=actor, reason=reason) for session in active_sessions_of(user))
+    """End every active session of ``user`` (a lost phone, a departure) and revoke all their API
+    tokens, which could be on the same device; one event each. Returns the sessions ended."""
+    ended = sum(end_session(session, actor=actor, reason=reason) for session in active_sessions_of(user))
+    revoke_all_api_tokens(user, actor=actor)
+    return ended
+
+
+@service
+def revoke_all_api_tokens(user: User, *, actor: Any) -> int:
+    """Revoke every usable API token of ``user``, each through ``revoke_api_token`` (one event
+    each). Returns how many were revoked."""
+    tokens = list(ApiToken.objects.usable().filter(user_id=user.pk))
+    for token in tokens:
+        revoke_api_token(token, actor=actor)
+    return len(tokens)
 
 
 def touch_session(session: DeviceSession) -> None:

@@ -19,6 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from registru.accounts.models import User
 from registru.accounts.policy import policy_for
+from registru.accounts.services.sessions import revoke_all_api_tokens
 from registru.audit.actions import AuditAction as A
 from registru.audit.services import record
 from registru.core.services import service
@@ -140,9 +141,11 @@ def disable_two_factor(user: User, code: str, *, actor: Any) -> bool:
 @service
 def reset_two_factor(user: User, *, actor: Any, reason: str = "") -> None:
     """An administrator turns a user's two-factor off (lost phone, no recovery code left);
-    the user enrols again at the next login if the role requires it."""
+    the user enrols again at the next login if the role requires it. Their API tokens are
+    revoked too: a lost phone may hold one, and none should outlive the second factor."""
     _remove_devices(user)
     record(A.TWO_FACTOR_DISABLED, actor=actor, target=user, changes={"two_factor": (True, False)}, reason=reason)
+    revoke_all_api_tokens(user, actor=actor)
 
 
 def check_code(user: Any, code: str) -> Device | None:
