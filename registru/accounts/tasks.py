@@ -1,12 +1,21 @@
-"""Access housekeeping: lapsed access requests are settled, and the view ledger is trimmed."""
+"""Access housekeeping: deciders are told of new requests, lapsed access requests are settled,
+and the view ledger is trimmed."""
 
 from __future__ import annotations
 
+from django.tasks import task
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
 from registru.accounts.services.budget import forget_old_views
-from registru.accounts.services.grants import settle_lapsed_requests
+from registru.accounts.services.grants import notify_deciders, settle_lapsed_requests
+
+
+@task()
+def notify_access_deciders(request_id: int) -> int:
+    """Enqueued for every filed request, so that filing costs the same whether or not the
+    identifier named a record; only a matched request that is still open notifies anyone."""
+    return notify_deciders(request_id)
 
 
 @db_periodic_task(crontab(minute="*/15"))

@@ -3,8 +3,12 @@
 The requester cannot see the record they ask for, so they name it by a CUI, an email address
 or a phone number, and they are answered exactly alike whether it names a record or not (the
 invariant "a user never learns whether a record outside their scope exists"). A request that
-matches nothing is kept without a record: nobody can decide it, and it lapses as refused at a
-moment drawn at random within ``PENDING_FOR``, the time any request waits before it lapses.
+matches nothing is kept without a record: nobody can decide it. Every request, matched or not,
+lapses as refused at a moment drawn from one distribution (``_settle_after``), and filing does
+the same work either way: the deciders are found and told by a background task
+(``accounts.tasks.notify_access_deciders``), enqueued for every request, so the time the
+filing takes does not depend on the match. Each user may file ``FILINGS_PER_WINDOW`` requests
+per ``FILING_WINDOW``, which bounds how many identifiers they can try.
 
 Deciders: the record's owner (any role; a person is also "owned" by the owners of the
 organizations they currently work at), users who may decide access (managers, the DPO) for
@@ -14,6 +18,7 @@ decide), and never the requester.
 
 from __future__ import annotations
 
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -50,9 +55,13 @@ from registru.people.scopes import (
 from registru.people.validation import normalize_email, normalize_phone, normalize_tax_id
 
 MAX_DAYS = 90
+# A request waiting for a decision lapses at a moment drawn log-uniformly between these, the same
+# for a request that names a record and one that names none: early lapses happen to both, so an
+# early refusal does not prove that the record exists (docs/access.md, residual risk).
+SETTLE_AT_LEAST = timedelta(minutes=2)
 PENDING_FOR = timedelta(days=7)
-# An unmatched request lapses no sooner than this: a refusal within minutes would give it away.
-UNMATCHED_AT_LEAST = timedelta(hours=4)
+FILINGS_PER_WINDOW = 10
+FILING_WINDOW = timedelta(hours=24)
 # How many search-index hits are checked for an exact email or phone match.
 CANDIDATES = 200
 SETTLER = SystemActor("access requests")
@@ -210,12 +219,19 @@ def _check_terms(access: str, days: int, reason: str) -> None:
         raise ValidationError(errors)
 
 
-def _settle_after(target: Record | None) -> Any:
-    now = timezone.now()
-    if target is not None:
-        return now + PENDING_FOR
-    spread = int((PENDING_FOR - UNMATCHED_AT_LEAST).total_seconds())
-    return now + UNMATCHED_AT_LEAST + timedelta(seconds=secrets.randbelow(spread))
+def _settle_after() -> Any:
+    """When a new request lapses: log-uniform in [SETTLE_AT_LEAST, PENDING_FOR], whatever it names."""
+    low, high = SETTLE_AT_LEAST.total_seconds(), PENDING_FOR.total_seconds()
+    fraction = secrets.randbelow(2**53) / 2**53
+    return timezone.now() + timedelta(seconds=low * math.exp(fraction * math.log(high / low)))
+
+
+def _check_filing_rate(actor: User) -> None:
+    """At most ``FILINGS_PER_WINDOW`` filings per rolling window, withdrawn ones included."""
+    since = timezone.now() - FILING_WINDOW
+    if AccessRequest.objects.filter(requester_id=actor.pk, created_at__gt=since).count() >= FILINGS_PER_WINDOW:
+        message = _("You have filed %(most)s access requests in the last 24 hours, the most allowed: try again later.")
+        raise ValidationError(message % {"most": FILINGS_PER_WINDOW}, code="too_many_requests")
 
 
 @service
@@ -225,10 +241,15 @@ def file_access_request(
     """Ask for access to the record ``identifier`` names; answered alike whether it exists or not.
 
     Raises ``ConflictError`` ``already_in_scope`` when the actor can already do what they ask
-    (that tells them nothing new), or ``duplicate_request`` when the same request is waiting.
+    (that tells them nothing new), or ``duplicate_request`` when the same request is waiting,
+    and ``ValidationError`` ``too_many_requests`` past the filing rate (before any look-up).
+    The deciders are told by a task enqueued (on commit) for every request, matched or not.
     """
+    from registru.accounts.tasks import notify_access_deciders  # the tasks module imports this one
+
     if not actor.can(Capability.BROWSE_RECORDS):
         raise PermissionDenied(_("Your role does not work with people and organizations."))
+    _check_filing_rate(actor)
     _check_terms(access, days, reason)
     try:
         named = parse_identifier(identified_by, identifier)
@@ -251,7 +272,7 @@ def file_access_request(
         access=access,
         days=days,
         reason=reason.strip(),
-        settle_after=_settle_after(target),
+        settle_after=_settle_after(),
     )
     changes = {
         "access": (None, access),
@@ -269,8 +290,7 @@ def file_access_request(
         reason=request.reason,
         subject_id=request.person_id,
     )
-    if target is not None:
-        _notify_deciders(request, actor=actor)
+    notify_access_deciders.enqueue(request.pk)
     return request
 
 
@@ -419,8 +439,14 @@ def settle_lapsed_requests(*, actor: Any = SETTLER) -> int:
 # --- notices (by request number only, never naming the person) ------------------------------
 
 
-def _notify_deciders(request: AccessRequest, *, actor: Any) -> None:
-    notify_users(
+@service
+def notify_deciders(request_id: int, *, actor: Any = SETTLER) -> int:
+    """Tell the deciders of a request still waiting that it is theirs to decide (run by a task
+    for every filing); a request that matched nothing, or is no longer open, tells nobody."""
+    request = AccessRequest.objects.open().select_related("requester").filter(pk=request_id).first()
+    if request is None or (request.person_id is None and request.organization_id is None):
+        return 0
+    return notify_users(
         deciders_of(request),
         key=f"access:{request.pk}:filed",
         subject=format_lazy(gettext_lazy("Access request #{number} to decide"), number=request.pk),

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from registru.accounts.models import AccessRequest
 from registru.accounts.services import grants
+from registru.accounts.tasks import notify_access_deciders
 from registru.accounts.tests.access import CAROL_CUI, ask, events, prepare
 from registru.audit.models import AuditEvent
 from registru.core.errors import ConflictError
@@ -87,6 +88,7 @@ def test_it_writes_no_event_for_a_refused_attempt(ready) -> None:
 
 def test_it_tells_the_deciders_of_a_new_request_by_number(ready) -> None:
     request = ask(ready.alice, ready.carol_person.primary_email)
+    notify_access_deciders.call(request.pk)  # the task enqueued on commit (test_review_fixes_filing)
     [message] = messages_to(ready.carol)
     assert f"#{request.pk}" in message.subject
     assert not any(name in message.subject + message.body_text for name in names_of(ready))

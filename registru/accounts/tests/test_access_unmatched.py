@@ -78,12 +78,13 @@ def test_it_gives_nobody_an_unmatched_request_to_decide(twins) -> None:
         assert not grants.requests_to_decide(decider).filter(pk=request.pk).exists()
 
 
-def test_it_lets_an_unmatched_request_lapse_within_the_waiting_time(twins) -> None:
-    _cast, one, _two = twins
+@pytest.mark.parametrize("email", ["pnimeni@firma.ro", None])
+def test_it_lets_any_request_lapse_within_the_waiting_time(twins, email) -> None:
+    cast, one, _two = twins
     before = timezone.now()
-    request = ask(one, "pnimeni@firma.ro")
+    request = ask(one, email or cast.carol_person.primary_email)
     assert request.settle_after is not None
-    assert before + grants.UNMATCHED_AT_LEAST <= request.settle_after <= timezone.now() + grants.PENDING_FOR
+    assert before + grants.SETTLE_AT_LEAST <= request.settle_after <= timezone.now() + grants.PENDING_FOR
 
 
 def test_it_refuses_a_lapsed_unmatched_request_with_the_notice_a_person_would_send(twins) -> None:
