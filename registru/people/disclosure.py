@@ -108,6 +108,10 @@ class Shown:
             return mask_value(name, value)
         return value
 
+    def masked_values(self) -> dict[str, Any]:
+        """The masked fields with their masked values (for shaping many people quickly)."""
+        return {name: mask_value(name, getattr(self._person, name)) for name in self.masked}
+
     @property
     def masked_groups(self) -> list[str]:
         return [group for group, names in REVEAL_GROUPS.items() if set(names) & self.masked]

@@ -9,6 +9,7 @@ the block, and lifting it lets the user go on until the end of that window.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -60,9 +61,11 @@ def charge(user: Any, person_ids: Iterable[int]) -> None:
     if not getattr(user, "pk", None):
         return
     now = timezone.localtime()
-    if ids:
-        _ledger(user, ids, now)
+    wrote = bool(ids) and _ledger(user, ids, now)
+    if not wrote and _recently_clear(user.pk):
+        return
     counts = _counts(user, now)
+    _checked[user.pk] = (time.monotonic(), counts.blocked)
     if counts.blocked:
         raise ViewingBlockedError()
     if ids:
@@ -70,26 +73,39 @@ def charge(user: Any, person_ids: Iterable[int]) -> None:
 
 
 # People this process has already written to the ledger for a user in the current hour. A list
-# shown again (the next click on the same page, a refresh) then costs no write; the counts are
-# still read from the database, so other processes' views and blocks are always seen.
+# shown again (the next click on the same page, a refresh) then costs no write, and, if this
+# process read the user's counts less than RECHECK_SECONDS ago and they were not blocked, no
+# read either: nobody new was shown, so no limit can have been crossed by this answer. A block
+# made by another process is seen here within RECHECK_SECONDS.
 _written: dict[tuple[int, Any, int], set[int]] = {}
+_checked: dict[int, tuple[float, bool]] = {}
 MEMO_KEYS = 10_000
+RECHECK_SECONDS = 1.0
 
 
 def forget_written() -> None:
     _written.clear()
+    _checked.clear()
 
 
-def _ledger(user: Any, ids: list[int], now: datetime) -> None:
+def _recently_clear(user_id: int) -> bool:
+    checked = _checked.get(user_id)
+    return checked is not None and not checked[1] and time.monotonic() - checked[0] < RECHECK_SECONDS
+
+
+def _ledger(user: Any, ids: list[int], now: datetime) -> bool:
+    """Write the people not yet written this hour by this process; True if there were any."""
     key = (user.pk, now.date(), now.hour)
     known = _written.get(key)
     fresh = [pk for pk in ids if known is None or pk not in known]
     if not fresh:
-        return
+        return False
     _upsert(user.pk, fresh, now)
     if len(_written) > MEMO_KEYS:
         _written.clear()
+        _checked.clear()
     _written.setdefault(key, set()).update(fresh)
+    return True
 
 
 UPSERT_SQL = """
@@ -134,6 +150,7 @@ def _check_limits(user: Any, counts: Counts, now: datetime) -> None:
     )
     for window, count, soft, hard in windows:
         if count > hard and _alert(user, window, BudgetLevel.HARD, count, now):
+            _checked[user.pk] = (time.monotonic(), True)
             raise ViewingBlockedError()
         if count > soft:
             _alert(user, window, BudgetLevel.SOFT, count, now)

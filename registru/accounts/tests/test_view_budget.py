@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from registru.accounts.models import ViewAlert, ViewBlock
 from registru.accounts.services.policy import save_role_policy
@@ -135,3 +136,17 @@ def test_a_block_is_written_through_a_service_outside_the_tests_own_transaction(
         dbguard.MAINTENANCE = True
     assert ViewBlock.objects.filter(user=cast.alice).count() == 1
     assert AuditEvent.objects.filter(action=AuditAction.VIEW_BUDGET_BLOCKED).count() == 1
+
+
+def test_a_block_made_elsewhere_stops_even_people_already_seen(cast: Any, tight: Any, client_for: Any,
+                                                               monkeypatch: Any) -> None:  # fmt: skip
+    from registru.accounts.models import ViewAlert
+    from registru.accounts.services import budget
+
+    client = client_for(cast.alice)
+    assert client.get(f"/people/{tight[0].pk}/").status_code == 200
+    # Another process blocked alice; this one re-reads the counts after RECHECK_SECONDS.
+    alert = ViewAlert.objects.create(user=cast.alice, window="day", window_start=timezone.now(), level="hard", count=1)
+    ViewBlock.objects.create(user=cast.alice, alert=alert)
+    monkeypatch.setattr(budget, "RECHECK_SECONDS", 0.0)
+    assert client.get(f"/people/{tight[0].pk}/").status_code == 429

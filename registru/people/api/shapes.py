@@ -35,8 +35,12 @@ ORGANIZATION_FIELDS = (
 
 def person_out(person: Person | Shown) -> dict[str, Any]:
     """A person as the API shows them; pass a ``disclosure.Shown`` so that masking applies."""
-    masked = person.masked_list if isinstance(person, Shown) else []
-    return {name: getattr(person, name) for name in PERSON_FIELDS} | {"owner": ref(person.owner), "masked": masked}
+    if isinstance(person, Shown):
+        record, masked = person.record, person.masked_values()
+    else:
+        record, masked = person, {}
+    shaped = {name: getattr(record, name) for name in PERSON_FIELDS} | masked
+    return shaped | {"owner": ref(record.owner), "masked": sorted(masked)}
 
 
 def person_list_out(page: Page[Person]) -> dict[str, Any]:
