@@ -1,7 +1,8 @@
 """Pages of the access-request procedure: my requests, requests to decide, one request.
 
-The requester's pages show only what they typed (masked) and the request's state: they look
-the same whether the identifier named a record or not.
+The requester's pages show only what they typed (masked) and the request's state as they read
+it (``shown_status``: a refusal only from ``settle_after`` on, with its note): they look the same
+whether the identifier named a record or not. The deciders see the true state.
 """
 
 from __future__ import annotations
@@ -93,11 +94,14 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     access_request = _request_or_404(request, pk)
     is_requester = access_request.requester_id == user.pk
+    note_shown = not is_requester or access_request.decision_shown
     context = {
         "access_request": access_request,
         "is_requester": is_requester,
+        "status": access_request.shown_status if is_requester else access_request.decider_status,
+        "decision_note": access_request.decision_note if note_shown else "",
         "record": grants.record_shown(user, access_request),
-        "may_withdraw": is_requester and access_request.is_waiting,
+        "may_withdraw": is_requester and access_request.reads_as_waiting,
         "may_decide": not is_requester and grants.may_decide(user, access_request),
         "may_revoke": grants.may_revoke(user, access_request),
         "approve_form": ApproveAccessForm(request=access_request),

@@ -1,5 +1,6 @@
-"""Access housekeeping: deciders are told of new requests, lapsed access requests are settled,
-and the view ledger is trimmed."""
+"""Access housekeeping: deciders are told of new requests, access requests are settled at their
+``settle_after`` (lapsed ones refused, refusals shown and notified to the requester), and the
+view ledger is trimmed."""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ def notify_access_deciders(request_id: int) -> int:
 
 @db_periodic_task(crontab(minute="*/15"))
 def settle_access_requests() -> int:
-    """Requests nobody decided in time are refused, with their event and notice."""
+    """Requests nobody decided in time are refused, with their event; every refusal whose moment
+    has come (lapsed, or a decider's) is notified to its requester, once: a second run sends
+    nothing new."""
     return settle_lapsed_requests()
 
 

@@ -7,8 +7,12 @@ grant, active until ``expires_at`` or until revoked, and ``restrict()`` counts i
 The requester cannot see the record, so they name it by something they know (a CUI, an email
 address, a phone number). When nothing matches, the request is kept all the same, with no
 record, so that the requester's pages look exactly as for a match; nobody can decide it, and
-it lapses as refused at ``settle_after``, a moment drawn at random within the time any request
-is left waiting (see ``accounts.grants``). Such a request can never be approved.
+it lapses as refused at ``settle_after``, seven days after filing like every request (see
+``accounts.grants``). Such a request can never be approved.
+
+The requester reads a request through ``shown_status``: an approval at once, a refusal by a
+decider only from ``settle_after`` on (until then it reads as waiting, as an unmatched request
+does). The deciders read the true status (``decider_status``).
 """
 
 from __future__ import annotations
@@ -50,6 +54,12 @@ class AccessRequestQuerySet(models.QuerySet["AccessRequest"]):
         """Requests still waiting for a decision: pending and not yet lapsed."""
         return self.filter(status=RequestStatus.PENDING, settle_after__gt=timezone.now())
 
+    def shown_waiting(self) -> AccessRequestQuerySet:
+        """Requests that read as waiting to their requester: open ones, and those a decider
+        refused whose refusal is not shown yet (``settle_after`` still ahead)."""
+        waiting = [RequestStatus.PENDING, RequestStatus.REFUSED]
+        return self.filter(status__in=waiting, settle_after__gt=timezone.now())
+
 
 class AccessRequest(models.Model):
     """One user's request for one record (or for an identifier that matched none), and, once
@@ -85,8 +95,9 @@ class AccessRequest(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
-    # A request still pending at this moment has lapsed: it reads as refused at once, and the
-    # periodic settlement records it so (event and notice).
+    # Seven days after filing, for every request. A request still pending then has lapsed: it
+    # reads as refused at once, and the periodic settlement records it so (event and notice).
+    # A refusal by a decider is shown to the requester (and notified) only from then on.
     settle_after = models.DateTimeField(_("waits until"), null=True, blank=True)
 
     objects = AccessRequestQuerySet.as_manager()
@@ -122,7 +133,7 @@ class AccessRequest(models.Model):
 
     @property
     def is_waiting(self) -> bool:
-        """Pending and not lapsed: it can still be decided or withdrawn."""
+        """Pending and not lapsed: it can still be decided."""
         return (
             self.status == RequestStatus.PENDING
             and self.settle_after is not None
@@ -130,11 +141,42 @@ class AccessRequest(models.Model):
         )
 
     @property
+    def is_settled(self) -> bool:
+        """``settle_after`` has passed: whatever is refused, lapsed or not, reads as refused."""
+        return self.settle_after is None or self.settle_after <= timezone.now()
+
+    @property
+    def reads_as_waiting(self) -> bool:
+        """What the requester sees as waiting (and may withdraw): a pending request not yet
+        lapsed, or one a decider refused before ``settle_after``."""
+        return self.status in (RequestStatus.PENDING, RequestStatus.REFUSED) and not self.is_settled
+
+    @property
+    def decision_shown(self) -> bool:
+        """Whether the requester may read the decision (its note): an approval at once, a
+        refusal from ``settle_after`` on, nothing else."""
+        if self.status in (RequestStatus.APPROVED, RequestStatus.REVOKED):
+            return True
+        return self.status == RequestStatus.REFUSED and self.is_settled
+
+    @property
     def shown_status(self) -> str:
-        """The status as the requester reads it: a lapsed request is refused, an approval past
-        its end has expired."""
+        """The status as the requester reads it: a refusal (by a decider, or a lapse) only
+        from ``settle_after`` on, waiting until then; an approval past its end has expired."""
+        if self.reads_as_waiting:
+            return str(RequestStatus.PENDING.label)
+        if self.status == RequestStatus.WITHDRAWN:  # whether or not a decider had refused it
+            return str(RequestStatus.WITHDRAWN.label)
+        return self.decider_status
+
+    @property
+    def decider_status(self) -> str:
+        """The true status, for the deciders: a refusal at once, a lapsed request as refused, a
+        request withdrawn after a refusal the requester had not seen yet as both."""
         if self.status == RequestStatus.PENDING and not self.is_waiting:
             return str(RequestStatus.REFUSED.label)
         if self.status == RequestStatus.APPROVED and not self.is_active:
             return str(_("expired"))
+        if self.status == RequestStatus.WITHDRAWN and self.decided_by_id is not None:
+            return str(_("refused, then withdrawn by the requester"))
         return str(self.get_status_display())

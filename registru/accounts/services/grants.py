@@ -4,8 +4,11 @@ The requester cannot see the record they ask for, so they name it by a CUI, an e
 or a phone number, and they are answered exactly alike whether it names a record or not (the
 invariant "a user never learns whether a record outside their scope exists"). A request that
 matches nothing is kept without a record: nobody can decide it. Every request, matched or not,
-lapses as refused at a moment drawn from one distribution (``_settle_after``), and filing does
-the same work either way: the deciders are found and told by a background task
+has ``settle_after = created_at + PENDING_FOR``: a request nobody decided lapses as refused then,
+and a refusal by a decider, recorded at once, reads as "waiting for a decision" to the requester
+until then too, so a refusal always reaches the requester at that one moment, whether or not the
+identifier named a record (``settle_lapsed_requests`` sends the notice). Only an approval is
+shown (and notified) at once. Filing does the same work either way: the deciders are found and told by a background task
 (``accounts.tasks.notify_access_deciders``), enqueued for every request, so the time the
 filing takes does not depend on the match. Each user may file ``FILINGS_PER_WINDOW`` requests
 per ``FILING_WINDOW``, which bounds how many identifiers they can try.
@@ -18,8 +21,6 @@ decide), and never the requester.
 
 from __future__ import annotations
 
-import math
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -42,6 +43,7 @@ from registru.core.actors import SystemActor
 from registru.core.errors import ConflictError, NotInScopeError
 from registru.core.scopes import Action, restrict
 from registru.core.services import service
+from registru.mail.models import OutboundMessage
 from registru.people import search
 from registru.people.choices import PersonStatus
 from registru.people.models import Organization, Person
@@ -55,11 +57,12 @@ from registru.people.scopes import (
 from registru.people.validation import normalize_email, normalize_phone, normalize_tax_id
 
 MAX_DAYS = 90
-# A request waiting for a decision lapses at a moment drawn log-uniformly between these, the same
-# for a request that names a record and one that names none: early lapses happen to both, so an
-# early refusal does not prove that the record exists (docs/access.md, residual risk).
-SETTLE_AT_LEAST = timedelta(minutes=2)
+# Every request, whatever it names, settles this long after filing: undecided, it lapses as
+# refused; refused by a decider, the refusal is shown to the requester (docs/access.md).
 PENDING_FOR = timedelta(days=7)
+# The settlement looks back this far for refusals whose notice is still to be sent (a refusal
+# whose moment is older than this was notified already, or the job was down for a week).
+NOTICE_WITHIN = timedelta(days=7)
 FILINGS_PER_WINDOW = 10
 FILING_WINDOW = timedelta(hours=24)
 # How many search-index hits are checked for an exact email or phone match.
@@ -219,13 +222,6 @@ def _check_terms(access: str, days: int, reason: str) -> None:
         raise ValidationError(errors)
 
 
-def _settle_after() -> Any:
-    """When a new request lapses: log-uniform in [SETTLE_AT_LEAST, PENDING_FOR], whatever it names."""
-    low, high = SETTLE_AT_LEAST.total_seconds(), PENDING_FOR.total_seconds()
-    fraction = secrets.randbelow(2**53) / 2**53
-    return timezone.now() + timedelta(seconds=low * math.exp(fraction * math.log(high / low)))
-
-
 def _check_filing_rate(actor: User) -> None:
     """At most ``FILINGS_PER_WINDOW`` filings per rolling window, withdrawn ones included."""
     since = timezone.now() - FILING_WINDOW
@@ -258,7 +254,10 @@ def file_access_request(
     target = find_record(named)
     if target is not None and _in_scope(actor, target, access):
         raise ConflictError(_("You already have this access: search for the record."), code="already_in_scope")
-    waiting = AccessRequest.objects.open().filter(requester_id=actor.pk, identifier_digest=named.digest, access=access)
+    # "Waiting" as the requester reads it: a request refused but not shown yet is a duplicate too.
+    waiting = AccessRequest.objects.shown_waiting().filter(
+        requester_id=actor.pk, identifier_digest=named.digest, access=access
+    )
     if (earlier := waiting.first()) is not None:
         message = _("You asked for this already: request #%(number)s is waiting for a decision.")
         raise ConflictError(message % {"number": earlier.pk}, code="duplicate_request")
@@ -272,7 +271,7 @@ def file_access_request(
         access=access,
         days=days,
         reason=reason.strip(),
-        settle_after=_settle_after(),
+        settle_after=timezone.now() + PENDING_FOR,
     )
     changes = {
         "access": (None, access),
@@ -355,7 +354,12 @@ def approve_access_request(
 
 @service
 def refuse_access_request(request: AccessRequest, *, actor: User, note: str = "") -> AccessRequest:
-    """Refuse a pending request; the note, if any, is shown to the requester."""
+    """Refuse a pending request, at once for the deciders and the trail.
+
+    The requester reads it as waiting until ``settle_after``, as they would an unmatched or an
+    undecided request; from then on it reads as refused, with the note, and the settlement
+    (``settle_lapsed_requests``) sends the notice.
+    """
     _ensure_decider(actor, request)
     now = timezone.now()
     values = {"status": RequestStatus.REFUSED, "decided_by": actor, "decided_at": now, "decision_note": note.strip()}
@@ -371,20 +375,28 @@ def refuse_access_request(request: AccessRequest, *, actor: User, note: str = ""
 def _record_refusal(request: AccessRequest, *, actor: Any, reason: str) -> None:
     changes = {"status": (RequestStatus.PENDING, RequestStatus.REFUSED)}
     record(A.ACCESS_REFUSED, actor=actor, target=request, changes=changes, reason=reason, subject_id=request.person_id)
-    _notify_requester(request, "refused", gettext_lazy("Your access request #{number} was refused."), actor=actor)
 
 
 @service
 def withdraw_access_request(request: AccessRequest, *, actor: User) -> AccessRequest:
-    """The requester takes back a request nobody has decided yet."""
+    """The requester takes back a request that reads to them as waiting.
+
+    That includes one a decider refused whose refusal is not shown yet: refusing it to withdraw
+    would tell the requester it was refused. It becomes withdrawn (the refusal stays in the
+    trail and on the deciders' page, and its notice is never sent), exactly as a pending one.
+    """
     if request.requester_id != actor.pk:
         raise NotInScopeError(f"access request {request.pk} is not the actor's")
     now = timezone.now()
-    pending = AccessRequest.objects.filter(pk=request.pk, status=RequestStatus.PENDING, settle_after__gt=now)
-    if not pending.update(status=RequestStatus.WITHDRAWN, decided_at=now):
+    waiting = AccessRequest.objects.filter(pk=request.pk, settle_after__gt=now)
+    if waiting.filter(status=RequestStatus.PENDING).update(status=RequestStatus.WITHDRAWN, decided_at=now):
+        was = RequestStatus.PENDING
+    elif waiting.filter(status=RequestStatus.REFUSED).update(status=RequestStatus.WITHDRAWN):
+        was = RequestStatus.REFUSED  # decided_by, decided_at and the note stay: the refusal's
+    else:
         raise _not_pending()
     request.refresh_from_db()
-    changes = {"status": (RequestStatus.PENDING, RequestStatus.WITHDRAWN)}
+    changes = {"status": (was, RequestStatus.WITHDRAWN)}
     record(A.ACCESS_WITHDRAWN, actor=actor, target=request, changes=changes, subject_id=request.person_id)
     return request
 
@@ -416,13 +428,16 @@ def revoke_access_grant(request: AccessRequest, *, actor: User, reason: str) -> 
 
 @service
 def settle_lapsed_requests(*, actor: Any = SETTLER) -> int:
-    """Record as refused the requests nobody decided in time (and those that matched nothing).
+    """Settle the requests whose ``settle_after`` has come; returns how many notices it queued.
 
-    They read as refused from ``settle_after`` on already; this writes the event and tells the
-    requester, the same notice a refusal by a person sends.
+    A request nobody decided (and every request that matched nothing) is recorded as refused,
+    with its event. Then every refused request whose moment has come is notified to its
+    requester, once (the outbox key makes a second run send nothing): the same notice whether a
+    decider refused it days ago or it lapsed just now. Refusals whose moment is older than
+    ``NOTICE_WITHIN`` are not looked at again, so the scan stays small.
     """
     now = timezone.now()
-    settled = 0
+    lapsed: list[int] = []
     for request in AccessRequest.objects.filter(status=RequestStatus.PENDING, settle_after__lte=now):
         if not AccessRequest.objects.filter(pk=request.pk, status=RequestStatus.PENDING).update(
             status=RequestStatus.REFUSED, decided_at=now
@@ -432,8 +447,23 @@ def settle_lapsed_requests(*, actor: Any = SETTLER) -> int:
         matched = request.person_id is not None or request.organization_id is not None
         reason = "no decision in time" if matched else "no record matches the identifier"
         _record_refusal(request, actor=actor, reason=reason)
-        settled += 1
-    return settled
+        lapsed.append(request.pk)
+    due = AccessRequest.objects.filter(status=RequestStatus.REFUSED, settle_after__lte=now).filter(
+        Q(settle_after__gt=now - NOTICE_WITHIN) | Q(pk__in=lapsed)
+    )
+    due_requests = list(due.select_related("requester").order_by("settle_after", "pk"))
+    told = set(
+        OutboundMessage.objects.filter(
+            idempotency_key__in=[_outbox_key(request, "refused") for request in due_requests]
+        ).values_list("idempotency_key", flat=True)
+    )
+    notified = 0
+    for request in due_requests:
+        if _outbox_key(request, "refused") in told:
+            continue
+        text = gettext_lazy("Your access request #{number} was refused.")
+        notified += _notify_requester(request, "refused", text, actor=actor)
+    return notified
 
 
 # --- notices (by request number only, never naming the person) ------------------------------
@@ -460,10 +490,19 @@ def notify_deciders(request_id: int, *, actor: Any = SETTLER) -> int:
     )
 
 
-def _notify_requester(request: AccessRequest, event: str, text: Any, *, actor: Any, **values: Any) -> None:
-    notify_users(
+def _notice_key(request: AccessRequest, event: str) -> str:
+    return f"access:{request.pk}:{event}"
+
+
+def _outbox_key(request: AccessRequest, event: str) -> str:
+    """The outbox's idempotency key of the requester's notice (as ``notify_users`` makes it)."""
+    return f"staff:{_notice_key(request, event)}:{request.requester_id}"
+
+
+def _notify_requester(request: AccessRequest, event: str, text: Any, *, actor: Any, **values: Any) -> int:
+    return notify_users(
         [request.requester],
-        key=f"access:{request.pk}:{event}",
+        key=_notice_key(request, event),
         subject=format_lazy(gettext_lazy("Access request #{number}"), number=request.pk),
         body=format_lazy(text, number=request.pk, **values),
         path=page("accounts:access_detail", request.pk),

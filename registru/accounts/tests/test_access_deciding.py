@@ -101,8 +101,13 @@ def test_it_refuses_to_give_change_for_a_view_request(ready) -> None:
 def test_it_refuses_a_request_with_a_note_for_the_requester(ready, client_for) -> None:
     request = ask(ready.alice, ready.andrei_person.primary_email)
     grants.refuse_access_request(request, actor=ready.andrei, note="Vorbește cu mine.")
-    page = client_for(ready.alice).get(f"/account/access/{request.pk}/").content.decode()
-    assert "refused" in page
+    client = client_for(ready.alice)
+    page = client.get(f"/account/access/{request.pk}/").content.decode()
+    assert ">waiting for a decision<" in page  # until settle_after (test_review_fixes_settling)
+    assert "Vorbește cu mine." not in page
+    AccessRequest.objects.filter(pk=request.pk).update(settle_after=timezone.now() - timedelta(seconds=1))
+    page = client.get(f"/account/access/{request.pk}/").content.decode()
+    assert ">refused<" in page
     assert "Vorbește cu mine." in page
 
 

@@ -101,6 +101,9 @@ def test_it_tells_the_requester_of_each_decision_without_naming_the_record(ready
     request = ask(ready.alice, CAROL_CUI, by="cui")
     if decision == "refuse":
         grants.refuse_access_request(request, actor=ready.carol)
+        assert messages_to(ready.alice) == []  # told at settle_after only (test_review_fixes_settling)
+        AccessRequest.objects.filter(pk=request.pk).update(settle_after=timezone.now() - timedelta(seconds=1))
+        grants.settle_lapsed_requests()
     else:
         grants.approve_access_request(request, actor=ready.carol)
     if decision == "revoke":
