@@ -14,7 +14,8 @@ def _unquote(lines: list[str]) -> str:
 
 
 def entries() -> list[tuple[str, str, bool]]:
-    """(msgid, msgstr, fuzzy) for every message of the Romanian catalogue."""
+    """(msgid, msgstr, fuzzy) for every message of the Romanian catalogue; a message with a
+    context has its msgid prefixed with the context and the EOT separator, as in the .mo."""
     found = []
     for block in (LOCALE / "django.po").read_text(encoding="utf-8").split("\n\n"):
         lines = block.splitlines()
@@ -29,6 +30,9 @@ def entries() -> list[tuple[str, str, bool]]:
             msgid, msgstr = _unquote(lines[ids[0] : plural]), _unquote(lines[strs[0] : second])
         else:
             msgid, msgstr = _unquote(lines[ids[0] : strs[0]]), _unquote(lines[strs[0] :])
+        context = [line for line in lines if line.startswith("msgctxt ")]
+        if context and msgid:
+            msgid = _unquote(context) + "\x04" + msgid
         if msgid:
             found.append((msgid, msgstr, any(line.startswith("#,") and "fuzzy" in line for line in lines)))
     return found
