@@ -30,8 +30,8 @@ PEOPLE_LISTS = {
     "GET /api/v1/people", "POST /api/v1/people/search", "GET /api/v1/organizations/{organization_id}/people",
     "GET /api/v1/affiliations", "GET /api/v1/notes",
 }  # fmt: skip
-# Paged (25) and charged like the lists, but needing questionnaire answers to fill: tested with
-# the review queue in questionnaires' tests; named here so that a change is noticed.
+# Paged (25), masked and charged like the lists, but needing questionnaire answers to fill:
+# tested in questionnaires/tests/test_review_masking.py; named here so that a change is noticed.
 PEOPLE_LISTS_TESTED_ELSEWHERE = {"page questionnaires:reviews"}
 # One person (or their history, notes, consents): charged for that person, masked per role.
 ONE_PERSON = {
