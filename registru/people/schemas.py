@@ -270,6 +270,7 @@ class NoteOut(Schema):
     body: str
     person_id: int | None
     organization_id: int | None
+    masked: list[str] = Field(default_factory=list, description="``body`` when listed: open the note by its id.")
 
 
 class FieldChangeOut(Schema):

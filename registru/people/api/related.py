@@ -14,7 +14,7 @@ from registru.core.api import COMMON_ERRORS, WRITE_ERRORS
 from registru.core.pagination import Sort, paginate
 from registru.core.scopes import Action, restrict
 from registru.people import selectors, services
-from registru.people.api.shapes import affiliation_out, note_out, page_out
+from registru.people.api.shapes import affiliation_out, listed_note_out, note_out, page_out
 from registru.people.models import Affiliation, Note
 from registru.people.schemas import (
     AffiliationOut,
@@ -92,7 +92,7 @@ def notes_page(request: HttpRequest, filters: RelatedQuery) -> dict[str, Any]:
         notes = notes.filter(organization_id=filters.organization_id)
     page = paginate(notes, Sort("occurred_at", descending=True), "notes", filters.cursor, filters.limit)
     charge(request.user, [note.person_id for note in page.items if note.person_id])
-    return page_out(page, note_out)
+    return page_out(page, listed_note_out)
 
 
 @misc_router.get("/affiliations", response={200: AffiliationPage, **COMMON_ERRORS}, summary="List affiliations")

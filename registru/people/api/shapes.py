@@ -11,7 +11,7 @@ from registru.accounts.roles import Capability
 from registru.audit.models import AuditEvent
 from registru.audit.presenters import mask_reference
 from registru.core.pagination import Page
-from registru.people.disclosure import Shown, for_detail, for_list
+from registru.people.disclosure import MASK, Shown, for_detail, for_list
 from registru.people.models import Affiliation, Note, Organization, Person
 
 
@@ -84,16 +84,23 @@ def affiliation_out(affiliation: Affiliation) -> dict[str, Any]:
     }
 
 
-def note_out(note: Note) -> dict[str, Any]:
+def note_out(note: Note, *, listed: bool = False) -> dict[str, Any]:
+    """A note; in a list its body (free text, classed sensitive) is masked, as every list
+    masks sensitive fields. One note asked for by its id, in scope, is shown whole."""
     return {
         "id": note.pk,
         "kind": note.kind,
         "occurred_at": note.occurred_at,
         "author": ref(note.author),
-        "body": note.body,
+        "body": MASK if listed and note.body else note.body,
         "person_id": note.person_id,
         "organization_id": note.organization_id,
+        "masked": ["body"] if listed else [],
     }
+
+
+def listed_note_out(note: Note) -> dict[str, Any]:
+    return note_out(note, listed=True)
 
 
 def page_out(page: Page[Any], shape: Any, items: list[Any] | None = None) -> dict[str, Any]:

@@ -222,3 +222,15 @@ def test_the_history_masks_message_recipients_when_emails_are_masked(cast: Any, 
                   body="text", kind=MessageKind.SERVICE)  # fmt: skip
     assert person.primary_email not in client_for(cast.admin).get(f"/people/{person.pk}/history/").content.decode()
     assert person.primary_email in client_for(cast.dora).get(f"/people/{person.pk}/history/").content.decode()
+
+
+def test_note_bodies_are_masked_in_lists_and_whole_by_id(cast: Any, api_for: Any) -> None:
+    from registru.people.services import create_note
+
+    note = create_note({"kind": "call", "body": "Are un copil bolnav"}, actor=SETUP, person=cast.alice_person)
+    client = api_for(cast.alice)
+    for path in ("/api/v1/notes", f"/api/v1/people/{cast.alice_person.pk}/notes"):
+        listed = client.get(path)
+        assert "copil" not in listed.content.decode()
+        assert listed.json()["items"][0]["masked"] == ["body"]
+    assert client.get(f"/api/v1/notes/{note.pk}").json()["body"] == "Are un copil bolnav"
