@@ -22,7 +22,7 @@ from django.utils import timezone, translation
 
 from registru.audit.canonical import decode_ids, json_value, leaf_hash
 from registru.audit.models import AuditBatch, AuditCheckpoint, AuditEvent, TrailVerification
-from registru.audit.presenters import EventView, present_all
+from registru.audit.presenters import EventView, mask_changes, present_all
 from registru.audit.reading import KeyCache, readable_changes
 from registru.audit.services.checkpoints import as_checkpoint
 
@@ -37,6 +37,25 @@ class ExportInfo:
     generated_by: str
     filters: dict[str, Any]
     language: str = "ro"
+    # A trail across many people is a bulk view of personal data: it keeps who did what and
+    # when, and every hash, but the values of people's fields are left out (docs/audit.md).
+    # One person's trail is readable in full.
+    people_values: bool = True
+
+
+class _EveryField:
+    """Stands for every field name: values of all of them are masked."""
+
+    def __contains__(self, name: object) -> bool:
+        return True
+
+
+def _shown_changes(
+    event: AuditEvent, plain: dict[str, tuple[Any, Any]], info: ExportInfo
+) -> dict[str, tuple[Any, Any]]:
+    if info.people_values or event.subject_id is None:
+        return plain
+    return mask_changes(plain, _EveryField())
 
 
 @dataclass
@@ -108,7 +127,7 @@ def write_json(events: QuerySet[AuditEvent], info: ExportInfo, out: io.TextIOBas
         "generated_at": json_value(timezone.now()),
         "generated_by": info.generated_by,
         "filters": info.filters,
-        "events": [_json_event(event, keys) for event in rows],
+        "events": [_json_event(event, keys, info) for event in rows],
         "batches": [
             _json_batch(batch, rows) for batch in AuditBatch.objects.order_by("seq").iterator(chunk_size=CHUNK)
         ],
@@ -119,8 +138,8 @@ def write_json(events: QuerySet[AuditEvent], info: ExportInfo, out: io.TextIOBas
     return proof
 
 
-def _json_event(event: AuditEvent, keys: KeyCache) -> dict[str, Any]:
-    plain = readable_changes(event, keys)
+def _json_event(event: AuditEvent, keys: KeyCache, info: ExportInfo) -> dict[str, Any]:
+    plain = _shown_changes(event, readable_changes(event, keys), info)
     return {
         "id": event.pk,
         "canonical": event.canonical,
@@ -180,7 +199,7 @@ def write_csv(events: QuerySet[AuditEvent], info: ExportInfo, out: io.TextIOBase
     writer.writerow(CSV_HEADER)
     keys = KeyCache()
     for event in rows:
-        for row in _csv_rows(event, readable_changes(event, keys)):
+        for row in _csv_rows(event, _shown_changes(event, readable_changes(event, keys), info)):
             writer.writerow([_cell(value) for value in row])
     return proof
 
@@ -211,10 +230,20 @@ def write_pdf(events: QuerySet[AuditEvent], info: ExportInfo, out: io.BufferedIO
     rows = list(events.order_by("id"))
     proof = prove(rows)
     with translation.override(info.language):
-        views = present_all(rows, lambda ids: set())
+        views = _presented(rows, info)
         html = render_to_string("audit/trail_pdf.html", _pdf_context(info, views, proof))
     HTML(string=html, base_url=str(FONTS)).write_pdf(out)
     return proof
+
+
+def _presented(rows: list[AuditEvent], info: ExportInfo) -> list[EventView]:
+    if info.people_values:
+        return present_all(rows, lambda ids: set())
+    about_people = [event for event in rows if event.subject_id is not None]
+    views = present_all(about_people, lambda ids: set(), _EveryField())
+    views += present_all([event for event in rows if event.subject_id is None], lambda ids: set())
+    by_id = {view.event.pk: view for view in views}
+    return [by_id[event.pk] for event in rows]
 
 
 def _pdf_context(info: ExportInfo, views: Iterable[EventView], proof: Proof) -> dict[str, Any]:

@@ -37,7 +37,11 @@ def export_trail(
         events = events.filter(subject_id=person_id)
     events = filtered(events, criteria or TrailFilter())
     info = exports.ExportInfo(
-        _title(person_id, language), actor_identity(actor)[1], _filters(person_id, criteria), language
+        _title(person_id, language),
+        actor_identity(actor)[1],
+        _filters(person_id, criteria),
+        language,
+        people_values=person_id is not None,
     )
     if fmt == "pdf":
         with path.open("wb") as binary:

@@ -101,3 +101,16 @@ def test_the_trail_export_carries_every_filtered_event(cast, history, client_for
     trail = json.loads(b"".join(response.streaming_content))
     assert {json.loads(event["canonical"])["action"] for event in trail["events"]} == {"person.updated"}
     assert len(trail["events"]) == 2
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_a_trail_across_people_keeps_hashes_but_not_their_values(cast, client_for, fmt) -> None:
+    """Many people's trail is a bulk view: who, what, when and every hash, no field values;
+    one person's trail (their History export) is readable in full."""
+    person = cast.alice_person
+    email = person.primary_email
+    across = b"".join(client_for(cast.dora).get(f"/audit/export/?format={fmt}").streaming_content).decode()
+    assert email not in across
+    assert "person.created" in across
+    one = b"".join(client_for(cast.dora).get(f"/people/{person.pk}/history/export/?format={fmt}").streaming_content)
+    assert email in one.decode()
