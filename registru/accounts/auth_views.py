@@ -38,6 +38,7 @@ from registru.accounts.models import DeviceSession, User
 from registru.accounts.models.devices import SessionEnd
 from registru.accounts.roles import Capability
 from registru.accounts.services import sessions, twofactor
+from registru.accounts.throttling import throttled_name
 from registru.audit.actions import AuditAction as A
 from registru.core.pagination import InvalidCursorError, Sort, paginate
 from registru.core.views import capability_required
@@ -129,7 +130,8 @@ def _password_refused(request: HttpRequest) -> HttpResponse | None:
 
 def _record_unknown(request: HttpRequest, username: str, action: A) -> None:
     ip_address = getattr(request, "axes_ip_address", None)
-    attempt = AccessAttempt.objects.filter(username=username, ip_address=ip_address).order_by("-attempt_time").first()
+    attempts = AccessAttempt.objects.filter(username=throttled_name(username), ip_address=ip_address)
+    attempt = attempts.order_by("-attempt_time").first()
     # Without a throttling record (a whitelisted address) there is nothing to name as the
     # target; the attempt was not counted either, and is left out of the trail.
     if attempt is not None:

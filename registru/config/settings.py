@@ -160,6 +160,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+# Attempts are kept under a keyed digest of the user name, not the name (accounts/throttling.py).
+AXES_USERNAME_CALLABLE = "registru.accounts.throttling.axes_username"
 
 LANGUAGE_CODE = env_choice("REGISTRU_DEFAULT_LANGUAGE", "ro", ("ro", "en"))
 LANGUAGES = [("ro", _("Romanian")), ("en", _("English"))]

@@ -79,3 +79,27 @@ def test_a_half_filled_form_is_not_a_login_attempt(cast) -> None:
     before = last_event_id()
     assert phone().post("/login/", {"username": "alice", "password": ""}).status_code == 200
     assert security_events(before) == []
+
+
+def test_the_throttling_table_keeps_no_user_name(cast) -> None:
+    from axes.models import AccessAttempt
+
+    client = phone()
+    for _ in range(3):
+        password_login(client, "MyS3cretPassw0rd", "x")  # a password typed in the name field
+    password_login(client, "alice", "wrong password")
+    stored = " ".join(AccessAttempt.objects.values_list("username", flat=True))
+    assert stored
+    assert "MyS3cretPassw0rd" not in stored
+    assert "alice" not in stored
+
+
+def test_an_administrator_unlocks_a_user_name_from_the_command_line(cast) -> None:
+    from django.core.management import call_command
+
+    client = phone()
+    for _ in range(5):
+        password_login(client, "alice", "wrong password")
+    assert password_login(client, "alice").status_code == 429
+    call_command("user", "unlock", "alice")
+    assert password_login(client, "alice").status_code == 302

@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from registru.accounts import services
 from registru.accounts.models import Team, User
 from registru.accounts.roles import Role
+from registru.accounts.throttling import throttled_name
 from registru.core.actors import SystemActor
 
 
@@ -37,6 +38,8 @@ class Command(BaseCommand):
         password.add_argument("username")
         password.add_argument("--password-stdin", action="store_true")
         sub.add_parser("list", help="List users with their role and team.")
+        unlock = sub.add_parser("unlock", help="Lift a login lockout of a user name (from every address).")
+        unlock.add_argument("username")
 
     def handle(self, *args: Any, **options: Any) -> None:
         actor = SystemActor("command line")
@@ -71,6 +74,13 @@ class Command(BaseCommand):
         user = _user(options["username"])
         services.set_password(user, _password(options), actor=actor)
         self.stdout.write(f"password of {user.username} changed")
+
+    def _unlock(self, options: dict[str, Any], actor: SystemActor) -> None:
+        from axes.utils import reset
+
+        # Axes keeps attempts under a digest of the name (accounts/throttling.py).
+        count = reset(username=throttled_name(options["username"]))
+        self.stdout.write(f"{count} failed attempts cleared for {options['username']}")
 
     def _list(self, options: dict[str, Any], actor: SystemActor) -> None:
         for user in User.objects.select_related("team"):
