@@ -30,7 +30,9 @@ class CodeForm(forms.Form):
 
 
 class SessionFilterForm(forms.Form):
-    user = forms.ModelChoiceField(label=_("User"), queryset=User.objects.none(), required=False)
+    user = forms.ModelChoiceField(
+        label=_("User"), queryset=User.objects.none(), required=False, empty_label=_("All users")
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -130,7 +130,7 @@ class AudiencePreviewForm(forms.Form):
 
 class MailingForm(forms.Form):
     purpose = forms.ModelChoiceField(
-        label=_("Purpose"), queryset=Purpose.objects.none(),
+        label=_("Purpose"), queryset=Purpose.objects.none(), empty_label=_("Choose a purpose"),
         help_text=_("Only people with a valid consent for this purpose by email receive it."),
     )  # fmt: skip
     subject_ro = forms.CharField(label=_("Subject (Romanian)"), max_length=200)
