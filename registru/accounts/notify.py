@@ -33,7 +33,7 @@ def notify_users(
     with translation.override(settings.LANGUAGE_CODE):
         letters = [
             Letter(
-                key=f"staff:{key}:{user.pk}",
+                key=staff_key(key, user.pk),
                 person=None,
                 recipient=user.email,
                 subject=str(subject),
@@ -46,6 +46,11 @@ def notify_users(
     if letters:
         queue_letters(letters, actor=actor)
     return len(letters)
+
+
+def staff_key(key: str, user_id: int) -> str:
+    """The outbox key of one staff message: the caller's key, for one user."""
+    return f"staff:{key}:{user_id}"
 
 
 def users_who_can(capability: Capability) -> list[User]:

@@ -17,6 +17,7 @@ from registru.audit.actions import AuditAction
 from registru.audit.models import AuditEvent
 from registru.audit.reading import KeyCache, readable_changes
 from registru.core.context import Channel
+from registru.core.pii import MASK
 from registru.vault.services import ERASED
 
 CHANNEL_LABELS = {
@@ -84,7 +85,7 @@ def present_all(
     return [present(event, mask_changes(changes, masked_fields), hidden) for event, changes in readable]
 
 
-MASKED_VALUE = "•••"
+MASKED_VALUE = MASK
 
 
 def mask_changes(changes: dict[str, tuple[Any, Any]], masked_fields: Container[str]) -> dict[str, tuple[Any, Any]]:

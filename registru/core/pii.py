@@ -36,6 +36,10 @@ PII_LABELS = {
 }
 
 
+# What a masked value reads as, in pages, API answers, histories and exports alike.
+MASK = "•••"
+
+
 class UnclassifiedFieldError(LookupError):
     pass
 

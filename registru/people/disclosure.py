@@ -19,10 +19,9 @@ from registru.accounts.models import Visibility
 from registru.accounts.policy import visibility
 from registru.audit.actions import AuditAction
 from registru.audit.services import record_access
-from registru.core.pii import PIIClass, pii_class
+from registru.core.pii import MASK, PIIClass, pii_class
 from registru.people.models import Person
 
-MASK = "•••"
 # Fields are revealed in groups, as they are shown: the address is one line on the page.
 REVEAL_GROUPS: dict[str, tuple[str, ...]] = {
     "emails": ("emails",),

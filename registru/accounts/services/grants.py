@@ -35,7 +35,7 @@ from django.utils.translation import gettext_lazy
 
 from registru.accounts.models import AccessRequest, User
 from registru.accounts.models.grants import GrantAccess, IdentifiedBy, RequestStatus
-from registru.accounts.notify import notify_users, page, users_who_can
+from registru.accounts.notify import notify_users, page, staff_key, users_who_can
 from registru.accounts.roles import Capability, RecordScope
 from registru.audit.actions import AuditAction as A
 from registru.audit.services import record
@@ -496,7 +496,7 @@ def _notice_key(request: AccessRequest, event: str) -> str:
 
 def _outbox_key(request: AccessRequest, event: str) -> str:
     """The outbox's idempotency key of the requester's notice (as ``notify_users`` makes it)."""
-    return f"staff:{_notice_key(request, event)}:{request.requester_id}"
+    return staff_key(_notice_key(request, event), request.requester_id)
 
 
 def _notify_requester(request: AccessRequest, event: str, text: Any, *, actor: Any, **values: Any) -> int:
