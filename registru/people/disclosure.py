@@ -75,10 +75,6 @@ def mask_value(field: str, value: Any) -> Any:
     return f"{value[:1]}{MASK}" if value else ""
 
 
-def masked_fields() -> tuple[str, ...]:
-    return tuple(name for group in REVEAL_GROUPS.values() for name in group)
-
-
 def group_class(group: str) -> PIIClass:
     return max((pii_class(Person, name) for name in REVEAL_GROUPS[group]), key=_CLASS_ORDER.index)
 
@@ -120,10 +116,6 @@ class Shown:
         return [(group, str(GROUP_LABELS[group])) for group in self.masked_groups if group in self.revealable]
 
     @property
-    def masked_list(self) -> list[str]:
-        return sorted(self.masked)
-
-    @property
     def record(self) -> Person:
         return self._person
 
@@ -151,7 +143,7 @@ def field_policy(user: Any) -> FieldPolicy:
     return FieldPolicy(frozenset(masked), frozenset(revealable))
 
 
-ALL_MASKED = frozenset(masked_fields())
+ALL_MASKED = frozenset(name for group in REVEAL_GROUPS.values() for name in group)
 # Values that audit events of other models keep under their own names: an outgoing message's
 # recipient is an email address (or, for SMS, a phone).
 HISTORY_ALIASES = {"recipient": ("emails", "phones")}

@@ -34,9 +34,8 @@ BUDGET = SystemActor("view budget")
 class ViewingBlockedError(Exception):
     """The user is blocked from viewing people until a manager lifts the block."""
 
-    def __init__(self, block: ViewBlock | None = None) -> None:
+    def __init__(self) -> None:
         super().__init__("view budget exceeded")
-        self.block = block
 
     @property
     def message(self) -> str:
@@ -177,7 +176,7 @@ def _alert(user: Any, window: str, level: str, count: int, now: datetime, *, act
 
 
 def _report(user: Any, alert: ViewAlert, *, actor: Any) -> None:
-    from registru.accounts.notify import notify_users, users_who_can
+    from registru.accounts.notify import notify_users, page, users_who_can
 
     hard = alert.level == BudgetLevel.HARD
     if hard:
@@ -193,7 +192,7 @@ def _report(user: Any, alert: ViewAlert, *, actor: Any) -> None:
             body=_("User %(user)s was shown %(count)s people in one %(window)s (%(level)s).")
             % {"user": user.label, "count": alert.count, "window": alert.get_window_display(),
                "level": alert.get_level_display()},
-            path="/account/blocks/",
+            path=page("accounts:viewing_blocks"),
             actor=actor,
         )  # fmt: skip
 
@@ -207,10 +206,6 @@ def lift_block(block: ViewBlock, *, actor: Any, reason: str) -> bool:
     if changed:
         record(AuditAction.VIEW_BUDGET_LIFTED, actor=actor, target=block.user, reason=reason)
     return bool(changed)
-
-
-def counts_for(user: Any) -> Counts:
-    return _counts(user, timezone.localtime())
 
 
 def forget_old_views(*, keep_days: int = 2) -> int:

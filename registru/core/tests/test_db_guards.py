@@ -126,3 +126,23 @@ def test_another_postgresql_session_cannot_write(cast) -> None:
         outsider.execute("DELETE FROM audit_auditevent")
     assert not Person.objects.filter(family_name="Falsificat").exists()
     outsider.close()
+
+
+@pytest.mark.skipif(connection.vendor == "sqlite", reason="SQLite's guard reads Python state, not the transaction")
+def test_a_service_inside_a_callers_transaction_does_not_leave_it_open_to_other_writes(cast, attacker) -> None:
+    """After a service returns, the caller's own transaction is no longer a service's: a write
+    the caller makes next, outside any service, is refused by the database."""
+    from registru.people.services import update_person
+    from registru.testing.factories import SETUP
+
+    person = cast.andrei_person
+
+    def service_then_raw_write() -> None:
+        with transaction.atomic():
+            update_person(person, {"job_title": "Director"}, actor=SETUP)
+            with connection.cursor() as cursor:
+                cursor.execute("UPDATE people_person SET family_name = %s WHERE id = %s", ["Falsificat", person.pk])
+
+    with pytest.raises(DatabaseError, match="registru"):
+        service_then_raw_write()
+    assert Person.objects.get(pk=person.pk).family_name == "Rădulescu"
