@@ -12,18 +12,18 @@ class CampaignsConfig(AppConfig):
     def ready(self) -> None:
         from registru.mail import gate
         from registru.mail.models import MessageKind
-        from registru.mail.signals import message_finished
+        from registru.mail.signals import messages_finished
         from registru.people.signals import person_erased
 
-        message_finished.connect(_follow_delivery, dispatch_uid="campaigns.follow_delivery")
+        messages_finished.connect(_follow_delivery, dispatch_uid="campaigns.follow_delivery")
         person_erased.connect(_close_invitations, dispatch_uid="campaigns.close_invitations")
         gate.register(MessageKind.INVITATION, _invitation_still_open)
 
 
-def _follow_delivery(sender: Any, message: Any, status: str, **kwargs: Any) -> None:
+def _follow_delivery(sender: Any, messages: Any, status: str, **kwargs: Any) -> None:
     from registru.campaigns.services import follow_delivery
 
-    follow_delivery(message, status)
+    follow_delivery(messages, status)
 
 
 def _close_invitations(sender: Any, person: Any, **kwargs: Any) -> None:
@@ -32,7 +32,7 @@ def _close_invitations(sender: Any, person: Any, **kwargs: Any) -> None:
     close_invitations_of(person)
 
 
-def _invitation_still_open(message: Any) -> Any:
-    from registru.campaigns.services import invitation_verdict
+def _invitation_still_open(messages: Any) -> Any:
+    from registru.campaigns.services import invitation_verdicts
 
-    return invitation_verdict(message)
+    return invitation_verdicts(messages)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,16 +27,37 @@ def has_valid_consent(person_id: int, purpose_code: str, channel: str, at: datet
 
     Restricted and erased people never may, whatever their consents say.
     """
-    at = at or timezone.now()
     if not Person.objects.filter(pk=person_id, status=PersonStatus.ACTIVE, archived_at__isnull=True).exists():
         return False
-    return (
-        Consent.objects.filter(
-            person_id=person_id, purpose__code=purpose_code, channel=channel, state=ConsentState.GRANTED
-        )
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at))
-        .exists()
-    )
+    return (person_id, purpose_code) in valid_consents({person_id}, {purpose_code}, channel, at)
+
+
+def valid_consents(
+    person_ids: Collection[int], purpose_codes: Collection[str], channel: str, at: datetime | None = None
+) -> set[tuple[int, str]]:
+    """The (person, purpose) pairs among these with a consent on ``channel`` valid at ``at``
+    (the people's status is the caller's to check)."""
+    if not person_ids or not purpose_codes:
+        return set()
+    at = at or timezone.now()
+    granted = Consent.objects.filter(
+        person_id__in=person_ids, purpose__code__in=purpose_codes, channel=channel, state=ConsentState.GRANTED
+    ).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at))
+    return set(granted.values_list("person_id", "purpose__code"))
+
+
+def refused_purposes(person_ids: Collection[int], purpose_codes: Collection[str]) -> dict[int, set[str]]:
+    """Per person, which of these purposes they refused or withdrew (on any channel)."""
+    if not person_ids or not purpose_codes:
+        return {}
+    refused: dict[int, set[str]] = {}
+    for person_id, code in Consent.objects.filter(
+        person_id__in=person_ids,
+        purpose__code__in=purpose_codes,
+        state__in=[ConsentState.REFUSED, ConsentState.WITHDRAWN],
+    ).values_list("person_id", "purpose__code"):
+        refused.setdefault(person_id, set()).add(code)
+    return refused
 
 
 def consents_of(person: Person) -> QuerySet[Consent]:

@@ -29,7 +29,7 @@ from registru.core.context import service_scope
 from registru.core.services import service
 from registru.mail import gate
 from registru.mail.models import MessageKind, MessageStatus, OutboundMessage
-from registru.mail.signals import message_finished
+from registru.mail.signals import messages_finished
 from registru.mail.transport import PermanentFailureError, TemporaryFailureError, Transport, transport
 from registru.people.models import Person
 
@@ -147,22 +147,22 @@ def deliver_due(*, limit: int = 500, through: Transport | None = None) -> Delive
             owner, batch = claim(limit)
             if not batch:
                 break
-            for start in range(0, len(batch), channel.lanes):
-                _deliver(batch[start : start + channel.lanes], owner, channel, report)
+            while batch:  # the transport may give up lanes the server refuses: ask each time
+                group, batch = batch[: channel.lanes], batch[channel.lanes :]
+                _deliver(group, owner, channel, report)
     finally:
         channel.close()
     return report
 
 
 def _deliver(messages: list[OutboundMessage], owner: str, channel: Transport, report: DeliveryReport) -> None:
-    going = []
-    for message in messages:
-        verdict = gate.check(message)  # asked for each message now, as it is about to go
-        if verdict.allowed:
-            going.append(message)
-        else:
-            _finish(message, owner, MessageStatus.BLOCKED, verdict.reason, A.MAIL_BLOCKED)
-            report.blocked += 1
+    # Asked for each message now, as the group is about to go (not when it was queued).
+    verdicts = gate.check_many(messages)
+    answered = list(zip(messages, verdicts, strict=True))
+    going = [message for message, verdict in answered if verdict.allowed]
+    held = [(message, verdict.reason) for message, verdict in answered if not verdict.allowed]
+    if held:
+        report.blocked += _block(held, owner)
     if not going:
         return
     outcomes = channel.send_many(
@@ -204,8 +204,8 @@ def _record_sent(messages: list[OutboundMessage], ready: list[int], owner: str) 
         ]  # fmt: skip
         if drafts:
             record_many(drafts, actor=DELIVERY)
-        for message in sent:
-            message_finished.send(OutboundMessage, message=message, status=MessageStatus.SENT)
+        if sent:
+            messages_finished.send(OutboundMessage, messages=sent, status=MessageStatus.SENT)
     return recorded
 
 
@@ -216,23 +216,33 @@ def _email(message: OutboundMessage) -> EmailMessage:
     )  # fmt: skip
 
 
-def _finish(message: OutboundMessage, owner: str, status: str, reason: str, action: A) -> None:
-    """Record the outcome, if this worker still holds the message."""
-    now = timezone.now()
+def _block(held: list[tuple[OutboundMessage, str]], owner: str) -> int:
+    """Record the messages the gate held back, those this worker still holds, in one
+    transaction with one audit event each (giving the reason); returns how many."""
     with transaction.atomic(), service_scope():
-        changed = OutboundMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING, lease_owner=owner).update(
-            status=status,
-            sent_at=now if status == MessageStatus.SENT else None,
-            lease_until=None,
-            last_error=reason[:500],
+        mine = set(
+            OutboundMessage.objects.filter(
+                pk__in=[message.pk for message, _reason in held], status=MessageStatus.SENDING, lease_owner=owner
+            ).values_list("pk", flat=True)
         )
-        if changed and message.person_id is not None:
-            record(action, actor=DELIVERY, target=message, subject_id=message.person_id,
-                   changes={"status": (MessageStatus.SENDING.value, status)}, reason=reason)  # fmt: skip
-        if changed:
-            message_finished.send(OutboundMessage, message=message, status=status)
-    if not changed:
-        raise TemporaryFailureError("another worker took this message over")
+        blocked = [(message, reason) for message, reason in held if message.pk in mine]
+        for reason in {reason for _message, reason in blocked}:
+            OutboundMessage.objects.filter(pk__in=[m.pk for m, r in blocked if r == reason]).update(
+                status=MessageStatus.BLOCKED, sent_at=None, lease_until=None, last_error=reason[:500]
+            )
+        drafts = [
+            Draft(A.MAIL_BLOCKED, message, {"status": (MessageStatus.SENDING.value, MessageStatus.BLOCKED.value)},
+                  reason=reason, subject_id=message.person_id)
+            for message, reason in blocked
+            if message.person_id is not None
+        ]  # fmt: skip
+        if drafts:
+            record_many(drafts, actor=DELIVERY)
+        if blocked:
+            messages_finished.send(
+                OutboundMessage, messages=[message for message, _reason in blocked], status=MessageStatus.BLOCKED
+            )
+    return len(blocked)
 
 
 def _retry_or_fail(message: OutboundMessage, reason: str, report: DeliveryReport) -> None:
@@ -262,4 +272,4 @@ def _correct(message: OutboundMessage, status: str, reason: str, action: A) -> N
         if message.person_id is not None:
             record(action, actor=DELIVERY, target=message, subject_id=message.person_id,
                    changes={"status": (None, status)}, reason=reason)  # fmt: skip
-        message_finished.send(OutboundMessage, message=message, status=status)
+        messages_finished.send(OutboundMessage, messages=[message], status=status)

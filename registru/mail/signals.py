@@ -5,5 +5,6 @@ from __future__ import annotations
 
 from django.dispatch import Signal
 
-# Sent inside the transaction that records the outcome, with ``message`` and ``status``.
-message_finished = Signal()
+# Sent inside the transaction that records the outcome, with ``messages`` (a list: a group
+# recorded together) and their common ``status``.
+messages_finished = Signal()

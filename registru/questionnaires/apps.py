@@ -18,10 +18,10 @@ class QuestionnairesConfig(AppConfig):
         person_erased.connect(_close_requests, dispatch_uid="questionnaires.close_requests")
 
 
-def _request_still_open(message: Any) -> Any:
-    from registru.questionnaires.services import request_verdict
+def _request_still_open(messages: Any) -> Any:
+    from registru.questionnaires.services import request_verdicts
 
-    return request_verdict(message)
+    return request_verdicts(messages)
 
 
 def _close_requests(sender: Any, person: Any, **kwargs: Any) -> None:

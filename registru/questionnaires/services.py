@@ -14,6 +14,7 @@ on; the send gate still refuses restricted, erased and archived people.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -296,15 +297,22 @@ def request_of(message: OutboundMessage) -> int | None:
         return None
 
 
-def request_verdict(message: OutboundMessage) -> Verdict:
-    """The send gate's question for a questionnaire message: is the request still open?"""
-    request_id = request_of(message)
+def request_verdicts(messages: Sequence[OutboundMessage]) -> list[Verdict]:
+    """The send gate's question for service messages: is each one's questionnaire request still
+    open? (Service messages of other kinds may go.)"""
+    ids = [request_of(message) for message in messages]
+    requests = Request.objects.in_bulk([pk for pk in ids if pk is not None])
+    now = timezone.now()
+    return [_request_verdict(request_id, requests, now) for request_id in ids]
+
+
+def _request_verdict(request_id: int | None, requests: dict[int, Request], now: datetime) -> Verdict:
     if request_id is None:
         return Verdict(allowed=True)
-    request = Request.objects.filter(pk=request_id).first()
+    request = requests.get(request_id)
     if request is None or request.status != RequestStatus.OPEN:
         return Verdict(allowed=False, reason=f"the questionnaire request is {request.status if request else 'gone'}")
-    if request.expires_at <= timezone.now():
+    if request.expires_at <= now:
         return Verdict(allowed=False, reason="the questionnaire request has expired")
     return Verdict(allowed=True)
 

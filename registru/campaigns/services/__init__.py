@@ -10,7 +10,7 @@ compare-and-set updates.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -400,19 +400,24 @@ def _finish_if_done(campaign: Campaign) -> int:
         return 1
 
 
-def follow_delivery(message: OutboundMessage, status: str) -> None:
-    """Move an invitation along when its first message is sent, bounces, or is held back."""
-    if message.invitation_id is None or not message.idempotency_key.endswith(":invitation"):
+def follow_delivery(messages: Sequence[OutboundMessage], status: str) -> None:
+    """Move invitations along when their first message is sent, bounces, or is held back."""
+    firsts = [m for m in messages if m.idempotency_key.endswith(":invitation")]  # not the reminders
+    ids = [m.invitation_id for m in firsts if m.invitation_id is not None]
+    if not ids:
         return
     now = timezone.now()
-    invitations = Invitation.objects.filter(pk=message.invitation_id)
+    invitations = Invitation.objects.filter(pk__in=ids)
     if status == MessageStatus.SENT:
-        valid_days = (
-            Campaign.objects.filter(invitations=message.invitation_id).values_list("valid_days", flat=True).first()
-        )
-        invitations.filter(status=InvitationStatus.QUEUED).update(
-            status=InvitationStatus.SENT, sent_at=now, expires_at=now + timedelta(days=valid_days or 30)
-        )
+        waiting = invitations.filter(status=InvitationStatus.QUEUED)
+        # Usually one campaign, so one update: the invitation is valid from the day it is sent.
+        by_validity: dict[int, list[int]] = {}
+        for pk, valid_days in waiting.values_list("pk", "campaign__valid_days"):
+            by_validity.setdefault(valid_days or 30, []).append(pk)
+        for valid_days, pks in by_validity.items():
+            Invitation.objects.filter(pk__in=pks, status=InvitationStatus.QUEUED).update(
+                status=InvitationStatus.SENT, sent_at=now, expires_at=now + timedelta(days=valid_days)
+            )
     elif status == MessageStatus.FAILED:
         invitations.filter(status__in=[InvitationStatus.QUEUED, InvitationStatus.SENT]).update(
             status=InvitationStatus.BOUNCED
@@ -514,18 +519,25 @@ def answer_invitation(
 # What other apps ask -----------------------------------------------------------------------
 
 
-def invitation_verdict(message: OutboundMessage) -> Verdict:
-    """The send gate's question for an invitation or a reminder: is it still worth sending?"""
+def invitation_verdicts(messages: Sequence[OutboundMessage]) -> list[Verdict]:
+    """The send gate's question for invitations and reminders: is each still worth sending?"""
+    ids = [message.invitation_id for message in messages if message.invitation_id is not None]
+    invitations = Invitation.objects.select_related("campaign").in_bulk(ids)
+    now = timezone.now()
+    return [_invitation_verdict(message, invitations, now) for message in messages]
+
+
+def _invitation_verdict(message: OutboundMessage, invitations: dict[int, Invitation], now: datetime) -> Verdict:
     if message.invitation_id is None:
         return Verdict(allowed=False, reason="an invitation message without its invitation")
-    invitation = Invitation.objects.select_related("campaign").filter(pk=message.invitation_id).first()
+    invitation = invitations.get(message.invitation_id)
     if invitation is None:
         return Verdict(allowed=False, reason="the invitation no longer exists")
     if invitation.campaign.status != CampaignStatus.RUNNING:
         return Verdict(allowed=False, reason=f"the campaign is {invitation.campaign.status}")
     if invitation.status not in OPEN_INVITATIONS:
         return Verdict(allowed=False, reason=f"the invitation is {invitation.status}")
-    if invitation.expires_at is not None and invitation.expires_at <= timezone.now():
+    if invitation.expires_at is not None and invitation.expires_at <= now:
         return Verdict(allowed=False, reason="the invitation has expired")
     return Verdict(allowed=True)
 
