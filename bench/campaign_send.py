@@ -8,12 +8,12 @@ created and started through the services, and one tick of ``advance()`` queues e
 
 1. **Throughput.** ``registru mail deliver`` (the real command, in a process of its own: the
    send gate asked for every message, "sent" and its audit event committed before the final dot,
-   one reused connection) delivers the N invitations to an aiosmtpd sink on loopback, itself in
-   another process (``bench.smtp_sink``). The peer, in the same run and to a fresh sink, sends
-   the same N messages (same recipients, subjects and bodies) with Django's ``send_mail()``,
-   one call per message (a new connection each time, as ``send_mail`` does). Both rates are
-   taken from the sink's clock, first message to last; the wall time of each process,
-   start-up included, is given too.
+   16 reused connections side by side, its default; and again over 1) delivers the N invitations
+   to an aiosmtpd sink on loopback, itself in another process (``bench.smtp_sink``). The peer, in
+   the same run and to a fresh sink, sends the same N messages (same recipients, subjects and
+   bodies) with Django's ``send_mail()``, one call per message (a new connection each time, as
+   ``send_mail`` does). Both rates are taken from the sink's clock, first message to last; the
+   wall time of each process, start-up included, is given too.
 2. **Kill and restart.** A copy of the database made before the first delivery is delivered
    again; the worker is killed with SIGKILL when the sink has received a random share of the
    messages (``--kills`` times, each time in the worker started after the previous kill), then
@@ -24,7 +24,7 @@ created and started through the services, and one tick of ``advance()`` queues e
 
     python -m bench campaign                     # 10,000 invitations, SQLite
     python -m bench campaign --db postgres       # the same on PostgreSQL
-    python -m bench campaign --smoke             # 1,000 invitations, one connection, under a minute
+    python -m bench campaign --smoke             # 1,000 invitations, 16 connections, under a minute
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ SMOKE_PEOPLE = 1000
 BATCH = 200  # the worker's claim size (`registru mail deliver --batch`)
 KILL_LEASE_SECONDS = 2  # in the kill phase, how soon a dead worker's messages may be taken over
 GOAL_RATIO = 1.8
+DEFAULT_CONNECTIONS = 16  # REGISTRU_MAIL_CONNECTIONS's default
 
 
 def log(message: str) -> None:
@@ -67,8 +68,8 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--smoke", action="store_true", help=f"{SMOKE_PEOPLE:,} invitations, to see that it works")
     parser.add_argument(
         "--connections", type=int, action="append",
-        help="SMTP connections side by side for our worker (repeatable; default 1, the default setting, and 8; "
-        "smoke: 1)",
+        help=f"SMTP connections side by side for our worker (repeatable; default {DEFAULT_CONNECTIONS}, the "
+        f"default setting, and 1; smoke: {DEFAULT_CONNECTIONS})",
     )  # fmt: skip
     parser.add_argument("--kills", type=int, default=1, help="SIGKILLs in the second phase (default 1; 0 skips it)")
     parser.add_argument("--seed", type=int, default=None, help="seed of the random kill points")
@@ -137,16 +138,16 @@ def _pg_admin(sql: str) -> None:
         con.execute(sql)  # type: ignore[arg-type]
 
 
-def environment(db: Database, data_dir: Path, port: int, *, lease: int = 120, connections: int = 1) -> dict[str, str]:
-    """The environment of a Registru process of the benchmark (the worker, the peer, the build);
-    with ``connections`` above 1, Registru's settings plus ``MAIL_CONNECTIONS``."""
-    settings = "registru.config.settings" if connections == 1 else "bench.mail_settings"
+def environment(
+    db: Database, data_dir: Path, port: int, *, lease: int = 120, connections: int = DEFAULT_CONNECTIONS
+) -> dict[str, str]:
+    """The environment of a Registru process of the benchmark (the worker, the peer, the build)."""
     clean = {key: value for key, value in os.environ.items() if not key.startswith(("DATABASE_URL", "REGISTRU_"))}
     return clean | {
         "DATABASE_URL": db.url, "REGISTRU_DATA_DIR": str(data_dir), "REGISTRU_SECRET_KEY": SECRET_KEY,
         "REGISTRU_MASTER_KEY": MASTER_KEY, "REGISTRU_LOG_LEVEL": "WARNING", "REGISTRU_SMTP_HOST": "127.0.0.1",
         "REGISTRU_SMTP_PORT": str(port), "REGISTRU_MAIL_LEASE_SECONDS": str(lease),
-        "DJANGO_SETTINGS_MODULE": settings, "BENCH_MAIL_CONNECTIONS": str(connections),
+        "DJANGO_SETTINGS_MODULE": "registru.config.settings", "REGISTRU_MAIL_CONNECTIONS": str(connections),
         "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
     }  # fmt: skip
 
@@ -408,7 +409,7 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
         db = Database("sqlite", str(directory / "campaign.sqlite3"))
     else:
         db = Database("postgres", PG_NAME)
-    lanes = args.connections or ([1] if args.smoke else [1, 8])
+    lanes = args.connections or ([DEFAULT_CONNECTIONS] if args.smoke else [DEFAULT_CONNECTIONS, 1])
     copies: dict[str, Database] = {}
     ours: dict[int, dict[str, Any]] = {}
     killed: dict[int, dict[str, Any]] = {}

@@ -271,6 +271,10 @@ MAILERS = {
     }
 }
 MAIL_LEASE_SECONDS = env_int("REGISTRU_MAIL_LEASE_SECONDS", 120)
+# SMTP connections a delivery worker uses side by side: a group of that many messages is
+# recorded as sent in one commit (see registru/mail/transport.py). Lanes the server refuses to
+# open are given up for the rest of the run.
+MAIL_CONNECTIONS = max(1, env_int("REGISTRU_MAIL_CONNECTIONS", 16))
 # The address people's links point to (consent, preferences, unsubscribe): the public URL.
 PUBLIC_URL = env_str("REGISTRU_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 ORGANIZATION_NAME = env_str("REGISTRU_ORGANIZATION_NAME", "Registru Demo SRL")

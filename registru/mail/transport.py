@@ -9,14 +9,14 @@ an incomplete transaction the server discards (the message is retried, once); a 
 loses a message only between the commit and the write of its dot. If the server then refuses,
 the caller is told and turns "sent" back into a retry or a failure.
 
-With the setting ``MAIL_CONNECTIONS`` above 1 (the default is 1), messages go a group at a time
-over that many connections side by side, one SMTP transaction per connection: each command goes
-out on every connection before the replies are read, so the round trips overlap, and the caller
-records the whole group as sent in one commit before any of its dots is written. The window
-above is then the time it takes to write the group's dots: a few three-byte writes, one after
-the other, right after the commit. (It is not the default because the crash test holds the
-server at the exact message count where a one-at-a-time sender is between two messages; a
-group's dots arrive together, so that point is skipped.)
+Messages go a group at a time over ``MAIL_CONNECTIONS`` connections side by side (16 by
+default), one SMTP transaction per connection: each command goes out on every connection before
+the replies are read, so the round trips overlap, and the caller records the whole group as sent
+in one commit before any of its dots is written. One commit per group instead of one per message
+is what makes the worker fast (B8 in docs/benchmarks.md); the window above is then the time it
+takes to write the group's dots, three-byte writes one after the other right after the commit.
+A connection the server refuses to open while it keeps others open (a limit per client) is
+given up for the rest of the run, so the groups shrink to what the server allows.
 
 The SMTP connections come from Django's mail API as configured in ``MAILERS`` and are reused for
 every message of a run. Outside production, without an SMTP host, messages go to a local
@@ -25,22 +25,18 @@ mailbox directory that the Outbox page shows (so a newcomer can click a consent 
 
 from __future__ import annotations
 
-import email.policy
 import smtplib
 import socket
 from collections.abc import Callable, Sequence
-from email.message import Message
 from pathlib import Path
 from typing import Protocol
 
 from django.conf import settings
 from django.core.mail import EmailMessage, mailers
 
+from registru.mail.composition import WIRE_POLICY, wire_bytes
+
 Commit = Callable[[], None]
-# Headers are folded at 998 characters, the limit of RFC 5322, not at the recommended 78: a
-# List-Unsubscribe URL longer than 78 characters has nowhere to fold and would otherwise be
-# turned into an RFC 2047 encoded word, which mail clients do not read as a URL.
-WIRE_POLICY = email.policy.SMTP.clone(max_line_length=998)
 # Given the indexes of the messages whose DATA waits for its final dot, record them as sent in
 # one commit and return the indexes recorded (a message another worker has taken over is not).
 CommitMany = Callable[[list[int]], Sequence[int]]
@@ -61,7 +57,8 @@ class NotRecordedError(Exception):
 
 
 class Transport(Protocol):
-    lanes: int
+    @property
+    def lanes(self) -> int: ...  # messages sent side by side (the size of a group)
 
     def open(self) -> None: ...
     def close(self) -> None: ...
@@ -79,6 +76,9 @@ class _Lane:
     def __init__(self) -> None:
         self.backend = mailers.default
         self.smtp: smtplib.SMTP | None = None
+        # The server would not open this connection while it kept others open (a limit of
+        # connections per client): the lane is given up for the rest of the run.
+        self.refused = False
 
     def open(self) -> smtplib.SMTP:
         if self.smtp is None:
@@ -125,8 +125,14 @@ class SmtpTransport:
     """Split-DATA delivery over up to ``lanes`` connections of ``MAILERS["default"]``."""
 
     def __init__(self, lanes: int | None = None) -> None:
-        self.lanes = lanes or connections()
-        self._lanes = [_Lane() for _ in range(self.lanes)]
+        self._lanes = [_Lane() for _ in range(lanes or connections())]
+
+    @property
+    def lanes(self) -> int:
+        return max(1, len(self._usable()))
+
+    def _usable(self) -> list[_Lane]:
+        return [lane for lane in self._lanes if not lane.refused] or self._lanes[:1]
 
     def open(self) -> None:
         self._lanes[0].open()
@@ -151,7 +157,7 @@ class SmtpTransport:
         final dot is written. If ``commit`` raises, every DATA is abandoned and the error raised."""
         if len(messages) > self.lanes:
             raise ValueError(f"at most {self.lanes} messages at a time")
-        group = _Group(self._lanes[: len(messages)], messages)
+        group = _Group(self._usable()[: len(messages)], messages)
         group.open()
         group.run_envelopes()
         group.send_payloads()
@@ -173,7 +179,7 @@ class _Group:
     def __init__(self, lanes: list[_Lane], messages: Sequence[EmailMessage]) -> None:
         self.lanes = lanes
         self.outcomes: list[Outcome] = [None] * len(messages)
-        self.payloads = [_wire_bytes(message.message(policy=WIRE_POLICY)) for message in messages]
+        self.payloads = [wire_bytes(message) for message in messages]
         # The envelope's commands, each with the replies that let the transaction go on.
         self.commands = [
             [("mail", f"FROM:{smtplib.quoteaddr(message.from_email)}", (250,))]
@@ -194,6 +200,9 @@ class _Group:
                 self.outcomes[i] = exc
             except (smtplib.SMTPException, OSError) as exc:
                 self.fail(i, exc)
+        if any(smtp is not None for smtp in self.smtp):  # the server is there, it limits us
+            for i, lane in enumerate(self.lanes):
+                lane.refused = lane.refused or isinstance(self.outcomes[i], TemporaryFailureError)
 
     def run_envelopes(self) -> None:
         """MAIL, RCPT..., DATA: each step sent on every connection, then the replies read."""
@@ -257,14 +266,6 @@ def _expect(reply: tuple[int, bytes], *codes: int) -> None:
     code, text = reply
     if code not in codes:
         raise smtplib.SMTPResponseException(code, text)
-
-
-def _wire_bytes(message: Message) -> bytes:
-    """The message as DATA carries it: CRLF line ends, leading dots doubled, ending in CRLF."""
-    raw = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
-    lines = [b"." + line if line.startswith(b".") else line for line in raw.split(b"\r\n")]
-    body = b"\r\n".join(lines)
-    return body if body.endswith(b"\r\n") else body + b"\r\n"
 
 
 class MailboxTransport:

@@ -13,6 +13,7 @@ from email.message import Message
 from typing import Any, Literal
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 
 # Where the server can hold a client still: before the message's DATA begins (the sender has
 # recorded nothing yet), or after it accepted the message but before it answers (the sender has
@@ -28,8 +29,13 @@ class Inbox:
     # Hold the client still when this many messages have been accepted (see HoldPoint).
     hold_after: int | None = None
     hold_point: HoldPoint = "before-reply"
+    held: bool = False
     holding: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
+    # Turn away a client's connections beyond this many at once (421), as servers limit them.
+    max_connections: int | None = None
+    open_connections: int = 0
+    turned_away: int = 0
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:  # noqa: N802 (aiosmtpd's hook name)
         if self.hold_point == "before-data":
@@ -47,11 +53,24 @@ class Inbox:
         return "250 OK"
 
     async def _hold(self) -> None:
-        if self.hold_after is None or len(self.messages) != self.hold_after or self.holding.is_set():
+        # At or past the count, once: a worker sending a group at a time skips over exact counts.
+        if self.hold_after is None or len(self.messages) < self.hold_after or self.held:
             return
+        self.held = True
+        if self.hold_point == "before-reply":
+            await self._settle()
         self.holding.set()
         while not self.release.is_set():
             await asyncio.sleep(0.01)
+
+    async def _settle(self) -> None:
+        """Let the rest of the client's group arrive: a worker that sends a group at a time writes
+        all of its dots, then reads the replies, and the kill is meant for that wait. (Between
+        its commit and its last dot lies the window the design leaves open, docs/consent.md.)"""
+        seen = -1
+        while seen != len(self.messages):
+            seen = len(self.messages)
+            await asyncio.sleep(0.3)
 
     def message_ids(self) -> list[str]:
         return [str(message["Message-ID"]) for message in self.messages]
@@ -70,11 +89,38 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+class _Session(SMTP):
+    """aiosmtpd's session, turning a connection away when the inbox has enough open."""
+
+    turned_away = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        inbox = self.event_handler
+        if inbox.max_connections is not None and inbox.open_connections >= inbox.max_connections:
+            self.turned_away = True
+            inbox.turned_away += 1
+            transport.write(b"421 4.7.0 Too many connections from your address\r\n")  # type: ignore[attr-defined]
+            transport.close()
+            return
+        inbox.open_connections += 1
+        super().connection_made(transport)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if not self.turned_away:
+            self.event_handler.open_connections -= 1
+            super().connection_lost(error)
+
+
+class _Controller(Controller):
+    def factory(self) -> SMTP:
+        return _Session(self.handler, **self.SMTP_kwargs)
+
+
 @contextmanager
 def smtp_server() -> Iterator[tuple[Inbox, int]]:
     inbox = Inbox()
     port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller = _Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:
         yield inbox, port

@@ -1,11 +1,12 @@
 """A delivery worker killed in the middle of 2,000 messages, and a server that refuses for a
 while: after a restart, every Message-ID has reached the SMTP server exactly once.
 
-The kill lands at the two moments that matter, held there by the server: before a message's DATA
-(nothing recorded yet: it must be sent again) and while the worker waits for the server's answer
-to the final dot (recorded as sent: it must not be sent again). A kill at a random instant would
-mostly land elsewhere and prove less; the one window the design leaves open, between the commit
-and the three-byte write of the dot, is described in docs/mail.md.
+The kill lands at the two moments that matter, held there by the server: before a group's DATA
+(nothing recorded yet: it must be sent again) and while the worker waits for the server's answers
+to the group's final dots (recorded as sent: they must not be sent again). The worker runs with
+its default of 16 connections side by side. A kill at a random instant would mostly land
+elsewhere and prove less; the one window the design leaves open, between the commit and the
+writes of the dots, is described in docs/consent.md (B8's kill phase kills at random).
 """
 
 from __future__ import annotations

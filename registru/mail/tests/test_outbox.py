@@ -105,6 +105,52 @@ def test_a_temporary_refusal_is_retried_later_and_delivered_once(cast, inbox) ->
     assert inbox.message_ids() == [message.message_id]
 
 
+def test_a_group_is_gated_message_by_message(cast, inbox, offers) -> None:
+    """Sixteen messages go as one group; the gate's answers are still each message's own."""
+    notice = offers.notices.get()
+    people = [PersonFactory(owner=cast.alice, emails=[f"p{n}@firma.ro"]) for n in range(16)]
+    for person in people[::2]:  # every other person consented; one of them withdraws after queueing
+        consent.grant_consent(person, offers, "email", actor=SETUP, method=ConsentMethod.WEB_FORM, notice=notice)
+    messages = [queue(person, f"group-{n}") for n, person in enumerate(people)]
+    consent.withdraw_consent(people[2], offers, "email", actor=SETUP, method=ConsentMethod.UNSUBSCRIBE_LINK)
+    report = deliver_due()
+    expected = {message.message_id for n, message in enumerate(messages) if n % 2 == 0 and n != 2}
+    assert (report.sent, report.blocked) == (7, 9)
+    assert set(inbox.message_ids()) == expected
+    assert len(inbox.message_ids()) == len(expected)
+    blocked = OutboundMessage.objects.filter(status=MessageStatus.BLOCKED)
+    assert set(blocked.values_list("last_error", flat=True)) == {"no valid consent at send time"}
+    assert AuditEvent.objects.filter(action="mail.blocked").count() == 9
+    assert AuditEvent.objects.filter(action="mail.sent").count() == 7
+
+
+def test_connections_the_server_refuses_are_given_up_and_nothing_is_sent_twice(cast, inbox, settings) -> None:
+    from datetime import timedelta
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from registru.core.context import service_scope
+
+    settings.MAIL_CONNECTIONS = 16
+    inbox.max_connections = 3
+    messages = [queue(cast.alice_person, f"limit-{n}", MessageKind.SERVICE, "") for n in range(40)]
+    first = deliver_due()
+    # The first group met the limit: 13 of its 16 connections were turned away, their messages
+    # deferred; every later group went over the three connections the server allowed.
+    assert (first.sent, first.deferred, inbox.turned_away) == (27, 13, 13)
+    for _ in range(10):
+        with transaction.atomic(), service_scope():
+            OutboundMessage.objects.filter(status=MessageStatus.DEFERRED).update(
+                next_attempt_at=timezone.now() - timedelta(seconds=1)
+            )
+        if deliver_due().sent == 0:
+            break
+    ids = inbox.message_ids()
+    assert sorted(ids) == sorted(message.message_id for message in messages)
+    assert OutboundMessage.objects.filter(status=MessageStatus.SENT).count() == 40
+
+
 def test_erased_people_receive_nothing(cast, inbox) -> None:
     from registru.people import services as people
 
