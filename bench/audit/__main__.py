@@ -34,7 +34,7 @@ def _writes_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--contender", dest="contenders", action="append",
         help="registru|candidate[+noindex][+novalidate][+plaintext][+norecord], "
-             "plain|pghistory|simple-history|auditlog[+atomic] (repeatable)",
+             "plain|pghistory|simple-history|auditlog[+app][+atomic] (repeatable)",
     )  # fmt: skip
 
 

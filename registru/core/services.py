@@ -11,11 +11,13 @@ from django.db import transaction
 
 from registru.core.context import current_context, in_service, service_scope
 from registru.core.dbguard import unmark_transaction
+from registru.vault.services import key_scope
 
 
 def service[**P, R](function: Callable[P, R]) -> Callable[P, R]:
     """Run ``function`` as a service: an explicit keyword-only actor, an open audit context,
-    and one transaction around the change and its audit event.
+    and one transaction around the change and its audit event. The people's data keys the
+    service unwraps are kept for the call only (``vault.key_scope``), so each is read once.
     """
     parameter = inspect.signature(function).parameters.get("actor")
     if parameter is None or parameter.kind is not inspect.Parameter.KEYWORD_ONLY:
@@ -25,7 +27,7 @@ def service[**P, R](function: Callable[P, R]) -> Callable[P, R]:
     def run(*args: Any, **kwargs: Any) -> R:
         current_context()
         try:
-            with transaction.atomic(), service_scope():
+            with transaction.atomic(), service_scope(), key_scope():
                 return function(*args, **kwargs)
         finally:
             if not in_service():

@@ -75,63 +75,188 @@ def _aad(person_id: int, field: str) -> bytes:
     return f"registru:{person_id}:{field}".encode()
 
 
-def _create_key(person_id: int) -> None:
-    wrapped = aes_key_wrap(master_key().material, secrets.token_bytes(32))
-    with connection.cursor() as cursor:
-        # Two transactions may race to make the key of the same person; the first one wins.
-        cursor.execute(
-            "INSERT INTO vault_personkey (person_id, wrapped, created_at) VALUES (%s, %s, %s) "
-            "ON CONFLICT (person_id) DO NOTHING",
-            [person_id, wrapped, timezone.now()],
-        )
+INSERT_KEY = (
+    "INSERT INTO vault_personkey (person_id, wrapped, created_at) VALUES (%s, %s, %s) "
+    "ON CONFLICT (person_id) DO NOTHING"
+)
 
 
-_prefetched: ContextVar[dict[int, bytes | None] | None] = ContextVar("registru_vault_keys", default=None)
+class _KeyScope:
+    """The data keys unwrapped during one service call (or one ``keys_for`` block).
+
+    A scope lives no longer than the service's transaction and is never shared between
+    threads or calls; ``shred`` removes a person's key from every open scope. Each key is
+    kept with the savepoints open when it was read or made, and is served only while they
+    are all still open: a key made inside a savepoint that has since been rolled back is
+    gone from the database, so it must not be used (a released savepoint costs a re-read).
+    An inner scope (a service called by another) sees its parent's keys; what it adds is
+    dropped when it ends.
+    """
+
+    __slots__ = ("keys", "parent")
+
+    def __init__(self, parent: _KeyScope | None) -> None:
+        self.parent = parent
+        self.keys: dict[int, tuple[bytes | None, tuple[str, ...]]] = {}
+
+    def keep(self, person_id: int, key: bytes | None) -> None:
+        self.keys[person_id] = (key, tuple(connection.savepoint_ids))
+
+    def find(self, person_id: int) -> tuple[bool, bytes | None]:
+        open_now = connection.savepoint_ids
+        scope: _KeyScope | None = self
+        while scope is not None:
+            entry = scope.keys.get(person_id)
+            if entry is not None:
+                key, savepoints = entry
+                if tuple(open_now[: len(savepoints)]) == savepoints:
+                    return True, key
+                del scope.keys[person_id]
+            scope = scope.parent
+        return False, None
+
+    def forget(self, person_id: int) -> None:
+        scope: _KeyScope | None = self
+        while scope is not None:
+            scope.keys.pop(person_id, None)
+            scope = scope.parent
+
+
+_scope: ContextVar[_KeyScope | None] = ContextVar("registru_vault_keys", default=None)
 
 
 @contextmanager
-def keys_for(person_ids: Iterable[int]) -> Iterator[None]:
-    """Fetch (and make, where missing) the data keys of many people at once, for one bulk write.
+def key_scope() -> Iterator[None]:
+    """Keep the data keys this block unwraps, so each is read and unwrapped once.
 
-    Two queries instead of two per person; the keys are dropped when the block ends, never kept.
+    Every service call opens one (``core.services.service``): a person's key is then looked
+    up once per service call instead of once per encrypted value. The keys are dropped when
+    the block ends, never kept beyond it.
     """
-    ids = sorted(set(person_ids))
-    existing = dict(PersonKey.objects.filter(person_id__in=ids).values_list("person_id", "wrapped"))
-    missing = [person_id for person_id in ids if person_id not in existing]
-    if missing:
-        master = master_key().material
-        rows = [(person_id, aes_key_wrap(master, secrets.token_bytes(32)), timezone.now()) for person_id in missing]
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                "INSERT INTO vault_personkey (person_id, wrapped, created_at) VALUES (%s, %s, %s) "
-                "ON CONFLICT (person_id) DO NOTHING",
-                rows,
-            )
-        existing |= dict(PersonKey.objects.filter(person_id__in=missing).values_list("person_id", "wrapped"))
-    master = master_key().material
-    unwrapped = {pid: aes_key_unwrap(master, bytes(w)) if w is not None else None for pid, w in existing.items()}
-    token = _prefetched.set(unwrapped)
+    token = _scope.set(_KeyScope(_scope.get()))
     try:
         yield
     finally:
-        _prefetched.reset(token)
+        _scope.reset(token)
+
+
+def _unwrap(person_id: int, wrapped: Any) -> bytes | None:
+    if wrapped is None:
+        return None
+    try:
+        return aes_key_unwrap(master_key().material, bytes(wrapped))
+    except InvalidUnwrap as exc:
+        raise VaultError(f"the data key of person {person_id} does not unwrap with this master key") from exc
+
+
+def _insert_keys(person_ids: list[int]) -> dict[int, bytes]:
+    """Make and store new data keys; the ones this call really stored, by person.
+
+    Two transactions may race to make the key of the same person: the first one wins, and
+    the loser's own key, never stored, is not returned (the caller reads the winner's).
+    """
+    if not person_ids:
+        return {}
+    master = master_key().material
+    made = {person_id: secrets.token_bytes(32) for person_id in person_ids}
+    now = timezone.now()
+    rows = [(person_id, aes_key_wrap(master, key), now) for person_id, key in made.items()]
+    with connection.cursor() as cursor:
+        if len(rows) == 1:
+            cursor.execute(INSERT_KEY, rows[0])
+        else:
+            cursor.executemany(INSERT_KEY, rows)
+        # Both databases count the rows really inserted (ON CONFLICT DO NOTHING inserts none).
+        stored = cursor.rowcount
+    return made if stored == len(rows) else {}
+
+
+def new_key(person_id: int) -> bytes:
+    """Make the data key of a person created in this transaction, and keep it in the current
+    scope: the service that created the person encrypts their values without reading it back."""
+    made = _insert_keys([person_id])
+    if not made:
+        # A key already exists for this id (or a shredded marker): use what the database says.
+        key = _load([person_id], create=False).get(person_id)
+        if key is None:
+            raise VaultError(f"person {person_id} has been erased: nothing may be encrypted for them")
+        return key
+    scope = _scope.get()
+    if scope is not None:
+        scope.keep(person_id, made[person_id])
+    return made[person_id]
+
+
+def _load(person_ids: list[int], *, create: bool, rows: list[tuple[int, Any]] | None = None) -> dict[int, bytes | None]:
+    """Read (and make, where missing and ``create``) the keys of these people: one query, and
+    one insert when some are missing. ``rows`` are the key rows of these people when the
+    caller has read them already (``rows_sql``)."""
+    if rows is None and len(person_ids) == 1:
+        # The usual case (one person's service call), without the ORM's query compilation.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT person_id, wrapped FROM vault_personkey WHERE person_id = %s", person_ids)
+            rows = cursor.fetchall()
+    elif rows is None:
+        rows = list(PersonKey.objects.filter(person_id__in=person_ids).values_list("person_id", "wrapped"))
+    found: dict[int, bytes | None] = {person_id: _unwrap(person_id, wrapped) for person_id, wrapped in rows}
+    missing = [person_id for person_id in person_ids if person_id not in found]
+    if create and missing:
+        made = _insert_keys(missing)
+        found |= made
+        if len(made) < len(missing):
+            # Lost a race for some of them: read the winners' keys.
+            found |= _load([person_id for person_id in missing if person_id not in made], create=False)
+    return found
+
+
+def unknown(person_ids: Iterable[int]) -> list[int]:
+    """Which of these people's keys the current scope does not hold (all of them outside one)."""
+    scope = _scope.get()
+    return sorted({person_id for person_id in person_ids if scope is None or not scope.find(person_id)[0]})
+
+
+def rows_sql(person_ids: list[int]) -> str:
+    """A query for the key rows of these people that needs no parameters, so that a caller may
+    send it together with statements of its own in one round trip (see ``keys_for``)."""
+    ids = ",".join(str(int(person_id)) for person_id in person_ids)  # integers only
+    return f"SELECT person_id, wrapped FROM vault_personkey WHERE person_id = ANY('{{{ids}}}'::bigint[])"  # noqa: S608
+
+
+@contextmanager
+def keys_for(person_ids: Iterable[int], *, rows: list[tuple[int, Any]] | None = None) -> Iterator[None]:
+    """Fetch (and make, where missing) the data keys of many people at once, for one bulk write.
+
+    One query (and one insert for the missing) instead of two per person; keys already in the
+    current scope are not read again. ``rows``, when given, are the result of ``rows_sql(unknown
+    (person_ids))`` read just before, in this transaction. Inside a service the keys stay in the
+    service's scope until it ends; elsewhere they are dropped when the block ends, never kept.
+    """
+    scope, token = _scope.get(), None
+    if scope is None:
+        scope = _KeyScope(None)
+        token = _scope.set(scope)
+    try:
+        wanted = sorted({person_id for person_id in person_ids if not scope.find(person_id)[0]})
+        if wanted:
+            for person_id, key in _load(wanted, create=True, rows=rows).items():
+                scope.keep(person_id, key)
+        yield
+    finally:
+        if token is not None:
+            _scope.reset(token)
 
 
 def data_key(person_id: int, *, create: bool = False) -> bytes | None:
     """The person's data key, or None once it has been shredded (or never existed)."""
-    prefetched = _prefetched.get()
-    if prefetched is not None and person_id in prefetched:
-        return prefetched[person_id]
-    row = PersonKey.objects.filter(person_id=person_id).values_list("wrapped", "shredded_at").first()
-    if row is None and create:
-        _create_key(person_id)
-        row = PersonKey.objects.filter(person_id=person_id).values_list("wrapped", "shredded_at").first()
-    if row is None or row[0] is None:
-        return None
-    try:
-        return aes_key_unwrap(master_key().material, bytes(row[0]))
-    except InvalidUnwrap as exc:
-        raise VaultError(f"the data key of person {person_id} does not unwrap with this master key") from exc
+    scope = _scope.get()
+    if scope is not None:
+        known, key = scope.find(person_id)
+        if known:  # a key, or None for a shredded one (a person without any key is not kept)
+            return key
+    found = _load([person_id], create=create)
+    if scope is not None and person_id in found:
+        scope.keep(person_id, found[person_id])
+    return found.get(person_id)
 
 
 def encrypt(person_id: int, field: str, value: Any) -> dict[str, str]:
@@ -166,6 +291,9 @@ def decrypt(person_id: int, field: str, value: Any, key: bytes | None) -> Any:
 @transaction.atomic
 def shred(person_id: int) -> bool:
     """Destroy the person's data key for good. True if there was a key to destroy."""
+    scope = _scope.get()
+    if scope is not None:
+        scope.forget(person_id)  # never served from a cache again, even in this transaction
     shredded = PersonKey.objects.filter(person_id=person_id, wrapped__isnull=False).update(
         wrapped=None, shredded_at=timezone.now()
     )

@@ -3,6 +3,11 @@
 ``PlainPerson`` has no auditing at all (the baseline); ``PghistoryPerson`` is tracked by
 django-pghistory's row triggers (inserts and updates, full snapshots, the default trackers);
 ``SimpleHistoryPerson`` by django-simple-history; ``AuditlogPerson`` by django-auditlog.
+
+``PeerSearchDocument`` and ``PeerSearchWord`` have the shape of Registru's search index
+(``people.PersonSearchDocument``, ``people.SearchWord``), with the same indexes (pg_trgm GIN on
+PostgreSQL, an FTS5 trigram table on SQLite; see ``apps.py``): the ``+app`` peers maintain
+them exactly as Registru's services maintain theirs (``bench.audit.contenders.peer_reindex``).
 """
 
 from __future__ import annotations
@@ -44,6 +49,25 @@ class PersonShape(models.Model):
 
     def __str__(self) -> str:
         return f"{self.given_name} {self.family_name}"
+
+
+class PeerSearchDocument(models.Model):
+    """One search document per peer person (the peers' ids: one table serves every peer)."""
+
+    person_id = models.BigIntegerField(primary_key=True)
+    document = models.TextField()
+    words = models.TextField(default="")
+
+    def __str__(self) -> str:
+        return f"search document of peer person {self.person_id}"
+
+
+class PeerSearchWord(models.Model):
+    word = models.CharField(max_length=100, primary_key=True)
+    people = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.word
 
 
 class PlainPerson(PersonShape):

@@ -83,17 +83,27 @@ def _default_owner(actor: Any, cleaned: dict[str, Any]) -> None:
 def _compare_and_set(instance: Any, values: dict[str, Any], expected_version: int | None) -> None:
     """Write ``values`` only if nobody changed the record since ``expected_version``."""
     version = instance.version if expected_version is None else expected_version
+    now = timezone.now()
     updated = (
         type(instance)
         .objects.filter(pk=instance.pk, version=version)
-        .update(**values, version=F("version") + 1, updated_at=timezone.now())
+        .update(**values, version=F("version") + 1, updated_at=now)
     )
     if updated == 0:
         raise ConflictError(
             _("Someone else changed this record meanwhile. Reload it and apply your change again."),
             code="stale_version",
         )
-    instance.refresh_from_db()
+    if instance.version != version or any(hasattr(value, "resolve_expression") for value in values.values()):
+        instance.refresh_from_db()
+        return
+    # The row held what the instance holds (every write moves the version, and the version
+    # matched): apply the same change to the instance rather than read the row back.
+    for name, value in values.items():
+        setattr(instance, name, value)
+    instance.version = version + 1
+    instance.updated_at = now
+    instance.__dict__.pop("_prefetched_objects_cache", None)  # as refresh_from_db does
 
 
 def _set_archived(instance: Any, action: A, *, actor: Any, archived: bool, reason: str) -> Any:

@@ -43,6 +43,11 @@ from registru.people.signals import person_erased
 from registru.people.validation import MAX_CONTACTS, clean_input
 from registru.vault import services as vault
 
+# The fields a person's search document is made of (``search.document_for``, ``words_for``),
+# besides their current employers: a change of any other field leaves the document as it was,
+# so it is not rebuilt. ``test_person_services`` checks this against the search module.
+INDEXED_FIELDS = frozenset({"given_name", "family_name", "emails", "phones"})
+
 
 @service
 def create_person(data: dict[str, Any], *, actor: Any, reason: str = "") -> Person:
@@ -52,6 +57,7 @@ def create_person(data: dict[str, Any], *, actor: Any, reason: str = "") -> Pers
     person = Person(**cleaned)
     person.sort_key = search.sort_key_for(person.given_name, person.family_name)
     person.save()
+    vault.new_key(person.pk)  # its values are encrypted under it at once, without reading it back
     changes = {name: (None, audit_value(value)) for name, value in cleaned.items() if value not in ("", [], None)}
     record(A.PERSON_CREATED, actor=actor, target=person, changes=changes, reason=reason, subject_id=person.pk)
     search.reindex([person.pk])
@@ -82,7 +88,8 @@ def update_person(
         )
     _compare_and_set(person, values, expected_version)
     record(A.PERSON_UPDATED, actor=actor, target=person, changes=changes, reason=reason, subject_id=person.pk)
-    search.reindex([person.pk])
+    if INDEXED_FIELDS & changes.keys():
+        search.reindex([person.pk])
     return person
 
 
