@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,10 @@ class Command(BaseCommand):
         check.add_argument("--checkpoint", action="append", default=[], help="A checkpoint file to check against.")
         check.add_argument("--deep", action="store_true", help="Also read every event's own position.")
         check.add_argument("--quiet", action="store_true", help="No progress output.")
+        check.add_argument(
+            "--workers", type=int, default=os.cpu_count() or 1,
+            help="Processes that check batches side by side (default: one per CPU; 1: this process only).",
+        )  # fmt: skip
         sub.add_parser("seal", help="Seal the events that are final into batches.")
         point = sub.add_parser("checkpoint", help="Seal, then write a signed checkpoint.")
         point.add_argument("--out", help="Write the checkpoint file here (default: the data directory).")
@@ -49,7 +54,12 @@ class Command(BaseCommand):
         files = [self._read_checkpoint(path) for path in options["checkpoint"]]
         stored = [checkpoints.as_checkpoint(c) for c in AuditCheckpoint.objects.order_by("seq")]
         progress = None if options["quiet"] else self._progress
-        report = verify(since=options["since"], checkpoints=stored + files, deep=options["deep"], progress=progress)
+        if options["workers"] < 1:
+            raise CommandError("--workers must be at least 1", returncode=2)
+        report = verify(
+            since=options["since"], checkpoints=stored + files, deep=options["deep"], progress=progress,
+            workers=options["workers"],
+        )  # fmt: skip
         self._print_report(report)
         if not report.intact:
             sys.exit(1)
@@ -61,9 +71,14 @@ class Command(BaseCommand):
             raise CommandError(f"{path} is not a readable checkpoint file: {exc}", returncode=2) from exc
 
     def _progress(self, events: int, batches: int) -> None:
-        if batches % 100 == 0:
+        # Called after each batch (or each run of batches, with several workers): a line at
+        # most every 100 batches.
+        if batches - self._shown >= 100:
+            self._shown = batches
             self.stderr.write(f"\r{events} events in {batches} batches verified…", ending="")
             self.stderr.flush()
+
+    _shown = 0
 
     def _print_report(self, report: Report) -> None:
         self.stderr.write("")
