@@ -47,10 +47,6 @@ def register(kind: MessageKind, check: Check) -> None:
         _checks[kind].append(check)
 
 
-def check(message: OutboundMessage) -> Verdict:
-    return check_many([message])[0]
-
-
 def check_many(messages: Sequence[OutboundMessage]) -> list[Verdict]:
     """A verdict for each message, in order: the person's, then the registered apps' checks."""
     verdicts = _people_checks(messages)
