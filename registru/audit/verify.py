@@ -212,7 +212,7 @@ def _walk_in_processes(
             report.events += part.events
             report.batches += part.batches
             report.findings.extend(part.findings)
-            heads.update(part.heads)
+            heads |= part.heads
             if part.batches:
                 report.head, report.last_batch_seq = part.head, part.last_batch_seq
             if progress:
