@@ -23,6 +23,7 @@ import json
 import math
 import re
 import string
+import time
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
@@ -169,21 +170,88 @@ def one_letter_variants(word: str) -> set[str]:
     return set(deletes + swaps + replaces + inserts)
 
 
-def _correct(term: str) -> str | None:
-    if len(term) < MIN_CORRECTABLE or not term.isalpha():
-        return None
-    candidates = one_letter_variants(term) | {term}
-    known = dict(SearchWord.objects.filter(word__in=candidates).values_list("word", "people"))
-    if term in known or not known:
-        return None  # a real word (nothing to correct), or nothing close enough
-    return max(known, key=lambda word: (known[word], word))
+# The noisy channel: a known word is as likely meant as it is common times the chance of the
+# typed word being a slip of it. Per candidate, a dropped or swapped letter is likelier than one
+# particular wrong or extra letter (one of 26), and people rarely get the first letter wrong.
+SLIP_WEIGHT = {"omitted": 1.0, "swapped": 1.0, "replaced": 0.1, "added": 0.1}
+FIRST_LETTER_WEIGHT = 0.1
+MAX_CORRECTIONS = 2  # the likeliest corrected query, and one other if that finds nobody
+
+
+def slips(word: str) -> dict[str, tuple[str, int]]:
+    """The words one slip away from ``word``, each with how it was mistyped and where."""
+    letters = string.ascii_lowercase
+    found: dict[str, tuple[str, int]] = {}
+    for i in range(len(word) + 1):
+        left, right = word[:i], word[i:]
+        if len(right) > 1:
+            found.setdefault(left + right[1] + right[0] + right[2:], ("swapped", i))
+        for char in letters:
+            found.setdefault(left + char + right, ("omitted", i))
+        if right:
+            found.setdefault(left + right[1:], ("added", i))
+            for char in letters:
+                found.setdefault(left + char + right[1:], ("replaced", i))
+    found.pop(word, None)
+    return found
+
+
+def _known_words(words: list[str]) -> dict[str, int]:
+    """How many people have each of these words, for those someone has: one indexed lookup."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            sql = "SELECT word, people FROM people_searchword WHERE word IN (SELECT value FROM json_each(%s))"
+            cursor.execute(sql, [json.dumps(words)])
+        else:
+            cursor.execute("SELECT word, people FROM people_searchword WHERE word = ANY(%s)", [words])
+        return {word: people for word, people in cursor.fetchall() if people > 0}
+
+
+def corrections(query: str, limit: int = MAX_CORRECTIONS) -> list[str]:
+    """The query with its misspelt words replaced by the likeliest known words, likeliest first:
+    the best guess, then the best guess with one word's runner-up (at most ``limit``).
+
+    Every word of the query is looked up with its one-slip neighbours in one statement.
+    """
+    terms = terms_of(query)
+    correctable = {term for term in terms if len(term) >= MIN_CORRECTABLE and term.isalpha()}
+    if not correctable:
+        return []
+    neighbours = {term: slips(term) for term in correctable}
+    wanted = set(correctable).union(*neighbours.values())
+    known = _known_words(sorted(wanted))
+    ranked: dict[str, list[tuple[float, str]]] = {}
+    for term in correctable:
+        if term in known:
+            continue  # a real word: nothing to correct
+        scored = []
+        for word, (slip, position) in neighbours[term].items():
+            if word in known:
+                weight = SLIP_WEIGHT[slip] * (FIRST_LETTER_WEIGHT if position == 0 else 1.0)
+                scored.append((known[word] * weight, word))
+        if scored:
+            ranked[term] = sorted(scored, reverse=True)
+    if not ranked:
+        return []
+    best = [ranked[term][0][1] if term in ranked else term for term in terms]
+    found = [" ".join(best)]
+    # Runners-up, the closest to its word's best guess first.
+    others = sorted(
+        (options[1][0] / options[0][0], term, options[1][1])
+        for term, options in ranked.items()
+        if len(options) > 1 and options[0][0] > 0
+    )
+    for _ratio, term, word in reversed(others):
+        if len(found) >= limit:
+            break
+        found.append(" ".join(word if t == term else b for t, b in zip(terms, best, strict=True)))
+    return found[:limit]
 
 
 def corrected_query(query: str) -> str | None:
     """The query with each misspelt word replaced by the likeliest known word, if any."""
-    terms = terms_of(query)
-    corrected = [_correct(term) or term for term in terms]
-    return " ".join(corrected) if corrected != terms else None
+    found = corrections(query, limit=1)
+    return found[0] if found else None
 
 
 def terms_of(query: str) -> list[str]:
@@ -213,16 +281,35 @@ def filter_people(queryset: QuerySet[Person], query: str) -> QuerySet[Person]:
 
 def _matching(queryset: QuerySet[Person], terms: list[str]) -> Q | Subquery:
     """The condition for the people matching every term, in the way that costs least."""
-    people = Person.objects.aggregate(top=Max("pk"))["top"] or 0
+    people = people_estimate()
     many = max(FEWEST_MANY, round(math.sqrt(25 * WALK_COST_RATIO.get(connection.vendor, 1.0) * people)))
     found = first_matches(terms, many)
     if len(found) < many:
-        return _among(found)
+        # Nobody at all: a condition Django answers without asking the database.
+        return _among(found) if found else Q(pk__in=[])
     if share_of_people(queryset, people) >= DENSE_SHARE:
         return _document_matches(terms)
     # A narrow list (an agent's own accounts, one organization's people) would have the walk
     # read a hundred rows for every one it may show: collect the matches instead.
     return Q(pk__in=RawSQL(*_matching_ids(terms)))  # noqa: S611
+
+
+# How many people there are only chooses between two exact ways of answering, so a process may
+# reuse the figure for a while rather than ask for it on every search.
+PEOPLE_ESTIMATE_SECONDS = 60.0
+_people_estimates: dict[tuple[str, str], tuple[float, int]] = {}
+
+
+def people_estimate() -> int:
+    """The highest person id (about how many people there are), remembered for a minute."""
+    key = (connection.alias, str(connection.settings_dict.get("NAME")))
+    now = time.monotonic()
+    cached = _people_estimates.get(key)
+    if cached is not None and now - cached[0] < PEOPLE_ESTIMATE_SECONDS:
+        return cached[1]
+    top = Person.objects.aggregate(top=Max("pk"))["top"] or 0
+    _people_estimates[key] = (now, top)
+    return top
 
 
 def split_by_name(

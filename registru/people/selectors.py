@@ -102,24 +102,22 @@ def filter_people(user: Any, criteria: PeopleFilter) -> QuerySet[Person]:
 def list_people(
     user: Any, criteria: PeopleFilter, *, sort: str = "name", cursor: str | None = None, limit: int = 25
 ) -> Page[Person]:
-    """A page of people. A search that finds nobody is retried once with its typos corrected;
-    the page then says which query it answers.
+    """A page of people. A search that finds nobody is retried with its typos corrected (the
+    likeliest correction, then at most one other); the page then says which query it answers.
     """
     page = _people_page(user, criteria, sort, cursor, limit)
     if page.items or cursor or not criteria.query:
         charge(user, [person.pk for person in page.items])
         return page
-    correction = search.corrected_query(criteria.query)
-    if correction is None:
-        return page
-    corrected = _people_page(user, replace(criteria, query=correction), sort, None, limit)
-    if not corrected.items:
+    for correction in search.corrections(criteria.query):
+        corrected = _people_page(user, replace(criteria, query=correction), sort, None, limit)
         # The vocabulary holds everyone's names: offering a correction that finds nobody in
         # the user's scope would tell them that someone outside it has that name.
-        return page
-    corrected.corrected_query = correction
-    charge(user, [person.pk for person in corrected.items])
-    return corrected
+        if corrected.items:
+            corrected.corrected_query = correction
+            charge(user, [person.pk for person in corrected.items])
+            return corrected
+    return page
 
 
 def _people_page(user: Any, criteria: PeopleFilter, sort: str, cursor: str | None, limit: int) -> Page[Person]:

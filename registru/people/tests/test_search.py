@@ -156,3 +156,49 @@ def test_the_rebuild_command_recreates_the_index_and_vocabulary(people) -> None:
     assert "people indexed" in out.getvalue()
     assert dict(SearchWord.objects.values_list("word", "people")) == words
     assert found(people.dora, "taranu") == {"Țăranu"}
+
+
+def test_a_search_with_typos_asks_the_vocabulary_once(cast) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    PersonFactory(given_name="Ana", family_name="Popescu", owner=cast.dora)
+    with CaptureQueriesContext(connection) as queries:
+        page = list_people(cast.dora, PeopleFilter(query="anna popsecu"))
+    assert page.corrected_query == "ana popescu"
+    assert sum("people_searchword" in query["sql"] for query in queries.captured_queries) == 1
+
+
+def test_a_search_that_matches_nothing_reads_no_list(people) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        page = list_people(people.dora, PeopleFilter(query="zqxwvk"))
+    assert page.items == []
+    # The index said nobody: no page of people is read, and nothing is left to correct.
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert not any('people_person"' in sql and ("json_each" in sql or "unnest" in sql) for sql in statements)
+    assert sum("people_searchword" in sql for sql in statements) == 1
+
+
+def test_it_prefers_a_swapped_letter_to_a_wrong_one(cast) -> None:
+    # "tarnau" is two letters swapped in "taranu" and one wrong letter in "tarnai": the swap is
+    # the likelier slip, though more people are called Tarnai.
+    for _ in range(3):
+        PersonFactory(given_name="Ion", family_name="Tarnai", owner=cast.dora)
+    PersonFactory(given_name="Ana", family_name="Taranu", owner=cast.dora)
+    page = list_people(cast.dora, PeopleFilter(query="tarnau"))
+    assert page.corrected_query == "taranu"
+
+
+def test_it_offers_the_next_correction_when_the_likeliest_finds_nobody_in_scope(people) -> None:
+    # Three people outside Alice's scope are called Lungu, one in it Lunga: both are a wrong
+    # letter away from "lungx", Lungu the likelier, but Alice may not see them.
+    for _ in range(3):
+        PersonFactory(given_name="Ion", family_name="Lungu", owner=people.dora)
+    PersonFactory(given_name="Ana", family_name="Lunga", owner=people.alice)
+    page = list_people(people.alice, PeopleFilter(query="lungx"))
+    assert page.corrected_query == "lunga"
+    assert [p.family_name for p in page.items] == ["Lunga"]
+    assert list_people(people.dora, PeopleFilter(query="lungx")).corrected_query == "lungu"
