@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 from ninja import Schema
-from pydantic import AwareDatetime, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import AwareDatetime, ConfigDict, Field, Strict, StrictBool, StringConstraints
 
 from registru.people.choices import LawfulBasis, NoteKind, OrganizationStatus, PersonStatus, Source
 
@@ -15,7 +15,8 @@ Text150 = Annotated[str, StringConstraints(max_length=150)]
 Text200 = Annotated[str, StringConstraints(max_length=200)]
 Contact = Annotated[str, StringConstraints(max_length=254)]
 Country = Annotated[str, StringConstraints(max_length=2)]
-Id = Annotated[int, Field(ge=1, le=2**62)]
+# Strict: JSON's true and false are not the numbers 1 and 0 (lax validation would take them).
+Id = Annotated[int, Strict(), Field(ge=1, le=2**62)]
 LanguageCode = Literal["ro", "en"]
 # Spelled out for the type checker and the schema; a test keeps them equal to the choices.
 SourceCode = Literal["form", "import", "business_card", "referral", "event", "phone", "email", "other"]
@@ -80,7 +81,7 @@ class PersonPatch(StrictIn):
     county: Text100 | None = None
     postal_code: Annotated[str, StringConstraints(max_length=20)] | None = None
     country: Country | None = None
-    version: Annotated[int, Field(ge=1)] | None = Field(
+    version: Annotated[int, Strict(), Field(ge=1)] | None = Field(
         None, description="The version you read; if the record changed since, the answer is 409."
     )
     reason: Annotated[str, StringConstraints(max_length=500)] = ""
@@ -148,7 +149,7 @@ class PeopleSearchIn(StrictIn):
     archived: StrictBool = False
     sort: SortName = "name"
     cursor: Annotated[str, StringConstraints(max_length=500)] | None = None
-    limit: Annotated[int, Field(ge=1, le=100)] = 25
+    limit: Annotated[int, Strict(), Field(ge=1, le=100)] = 25
 
 
 class RevealIn(StrictIn):
@@ -188,7 +189,7 @@ class OrganizationPatch(StrictIn):
     county: Text100 | None = None
     postal_code: Annotated[str, StringConstraints(max_length=20)] | None = None
     country: Country | None = None
-    version: Annotated[int, Field(ge=1)] | None = None
+    version: Annotated[int, Strict(), Field(ge=1)] | None = None
     reason: Annotated[str, StringConstraints(max_length=500)] = ""
 
 
@@ -225,7 +226,7 @@ class OrganizationSearchIn(StrictIn):
     archived: StrictBool = False
     sort: SortName = "name"
     cursor: Annotated[str, StringConstraints(max_length=500)] | None = None
-    limit: Annotated[int, Field(ge=1, le=100)] = 25
+    limit: Annotated[int, Strict(), Field(ge=1, le=100)] = 25
 
 
 class AffiliationIn(StrictIn):

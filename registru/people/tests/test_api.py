@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from registru.audit.models import AuditEvent
-from registru.people.models import Person
+from registru.people.models import Organization, Person
 from registru.testing.factories import PersonFactory
 
 pytestmark = pytest.mark.django_db
@@ -47,6 +47,22 @@ def test_it_answers_409_for_a_stale_version(cast, api_for) -> None:
     assert response.status_code == 409
     assert response.json()["code"] == "stale_version"
     assert Person.objects.get(pk=cast.andrei_person.pk).job_title == "Unu"
+
+
+@pytest.mark.parametrize(
+    ("url", "body"),
+    [
+        ("/api/v1/organizations", {"name": "Firma SRL", "owner_id": True}),
+        ("/api/v1/people", {"given_name": "Ana", "family_name": "Pop", "owner_id": True}),
+    ],
+)
+def test_a_boolean_is_not_taken_for_an_id(cast, api_for, url: str, body: dict) -> None:
+    """JSON's true is not user 1 (found by schemathesis): 422, and nothing is created."""
+    before = (Organization.objects.count(), Person.objects.count())
+    response = post(api_for(cast.dora), url, body)
+    assert response.status_code == 422
+    assert "owner_id" in json.dumps(response.json())
+    assert (Organization.objects.count(), Person.objects.count()) == before
 
 
 def test_it_pages_through_people_with_opaque_cursors(cast, api_for) -> None:
