@@ -59,4 +59,13 @@ def token(cast: Any) -> str:
 @schema.parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 def test_the_api_conforms_to_its_schema(case: Any, token: str) -> None:
-    case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=CHECKS)
+    case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=checks_for(case))
+
+
+def checks_for(case: Any) -> list[Any]:
+    """All the checks, but for one false alarm: schemathesis may make a query parameter invalid
+    by giving it an empty list or object, which goes on the wire as nothing at all; the server
+    then rightly answers the valid request it received, and schemathesis reports invalid data
+    accepted. (Our API has no list or object query parameters.)"""
+    unsent = any(isinstance(value, list | dict) and not value for value in (case.query or {}).values())
+    return [check for check in CHECKS if not (unsent and check is negative_data_rejection)]
