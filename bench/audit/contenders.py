@@ -24,9 +24,10 @@ own ``people.validation.clean_input``; a create computes the sort key with ``sea
 an update writes only the fields whose value changes (and nothing when none does), the sort key
 when a name changes; and the search index is kept as Registru's services keep theirs: a
 document and vocabulary of the peer's own (``peerapp.PeerSearchDocument``/``PeerSearchWord``,
-same indexes), rebuilt by ``peer_reindex`` (the statements of ``people.search.reindex``, with
-Registru's ``document_for``/``words_for``) after a create and after an update of a field the
-document is made of (``people.services.people.INDEXED_FIELDS``). What ``+app`` peers do not do is
+same indexes), written by ``peer_index_new`` after a create and rebuilt by ``peer_reindex``
+after an update of a field the document is made of (``people.services.people.INDEXED_FIELDS``),
+with the statements of ``people.search.index_new_person`` and ``reindex_person`` and
+Registru's ``document_for``/``words_for``. What ``+app`` peers do not do is
 what Registru's services do besides the audit event and is cheap here: the optimistic version
 check (an extra WHERE term and ``version + 1`` in the same UPDATE) and the scope checks (the
 benchmark's actor is a system actor, for which there are none).
@@ -194,7 +195,7 @@ class Writer:
             record = model(**cleaned)
             record.sort_key = sort_key_for(record.given_name, record.family_name)
             record.save()
-            peer_reindex(model, [record.pk])
+            peer_index_new(record)
             self.records.append(record)
 
         return create
@@ -222,7 +223,7 @@ class Writer:
                 fields.append("sort_key")
             record.save(update_fields=[*fields, "updated_at"])
             if INDEXED_FIELDS & changes.keys():
-                peer_reindex(type(record), [record.pk])
+                peer_reindex(type(record), [record.pk], people=[record])
 
         return run
 
@@ -247,10 +248,37 @@ class Writer:
         return self._peer(AuditlogPerson, phase)
 
 
-def peer_reindex(model: Any, person_ids: list[int]) -> None:
+def peer_index_new(record: Any) -> None:
+    """``people.search.index_new_person`` for a peer's new person, statement for statement: the
+    document, its FTS5 row on SQLite, the vocabulary's counts."""
+    from collections import Counter
+
+    from django.db import connection
+
+    from bench.audit.peerapp.models import PeerSearchDocument
+    from registru.people.search import document_for, words_for
+
+    document = PeerSearchDocument(
+        person_id=record.pk, document=document_for(record, []), words=" ".join(sorted(words_for(record, [])))
+    )
+    PeerSearchDocument.objects.bulk_create([document])
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.executemany(
+                "INSERT INTO peer_search_fts (rowid, document) VALUES (%s, %s)", [(record.pk, document.document)]
+            )
+        cursor.executemany(
+            "INSERT INTO peerapp_peersearchword (word, people) VALUES (%s, %s) ON CONFLICT (word) "
+            "DO UPDATE SET people = peerapp_peersearchword.people + excluded.people",
+            list(Counter(document.words.split()).items()),
+        )
+
+
+def peer_reindex(model: Any, person_ids: list[int], people: Any = None) -> None:
     """``people.search.reindex`` for a peer's people, statement for statement: the employers
-    (the same query on Registru's affiliations), the people, the old words, then the new
-    documents, the FTS5 rows on SQLite and the vocabulary's counts."""
+    (the same query on Registru's affiliations), the people (unless given, as
+    ``reindex_person`` is given them), the old words, then the new documents, the FTS5 rows on
+    SQLite and the vocabulary's counts."""
     from collections import Counter, defaultdict
 
     from django.db import connection
@@ -265,7 +293,8 @@ def peer_reindex(model: Any, person_ids: list[int]) -> None:
         current_affiliations().filter(person_id__in=ids).values_list("person_id", "organization__name")
     ):
         employers[person_id].append(name)
-    people = model.objects.filter(pk__in=ids).only("given_name", "family_name", "emails", "phones")
+    if people is None:
+        people = model.objects.filter(pk__in=ids).only("given_name", "family_name", "emails", "phones")
     documents = [
         PeerSearchDocument(
             person_id=person.pk,

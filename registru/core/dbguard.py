@@ -78,11 +78,43 @@ def install_sqlite_functions(sender: Any, connection: BaseDatabaseWrapper, **kwa
         raw.create_function("registru_retention_allowed", 0, lambda: int(retention_allowed()))
 
 
+MARK = "SELECT set_config('registru.audit_context', 'on', true)"
+
+
 def mark_transaction(connection: BaseDatabaseWrapper = default_connection) -> None:
     """Tell PostgreSQL's triggers that this transaction is a Registru service's."""
-    if connection.vendor == "postgresql" and connection.in_atomic_block:
+    if connection.vendor == "postgresql" and connection.in_atomic_block and not _begin_marked(connection):
         with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('registru.audit_context', 'on', true)")
+            cursor.execute(MARK)
+
+
+def _begin_marked(connection: BaseDatabaseWrapper) -> bool:
+    """Begin the transaction and mark it in one round trip, if it has not begun yet.
+
+    Django's ``atomic()`` only turns autocommit off; psycopg sends ``BEGIN`` on its own before
+    the first statement, so a service would pay one round trip for ``BEGIN`` and another for
+    the mark. When nothing has been sent in this transaction yet (the usual case: a service is
+    the outermost ``atomic``), both go together as one simple query, and psycopg, which reads
+    the transaction status from the server, then sends no ``BEGIN`` of its own. Otherwise
+    (a savepoint, a transaction with other settings) the mark goes alone. Django's query log
+    does not list this statement.
+    """
+    from psycopg import errors
+    from psycopg.pq import ExecStatus, TransactionStatus
+
+    raw = connection.connection
+    if (
+        raw is None
+        or raw.autocommit
+        or raw.info.transaction_status != TransactionStatus.IDLE
+        or (raw.isolation_level, raw.read_only, raw.deferrable) != (None, None, None)
+    ):
+        return False
+    with connection.wrap_database_errors:
+        result = raw.pgconn.exec_(f"BEGIN; {MARK}".encode())
+        if result.status != ExecStatus.TUPLES_OK:
+            raise errors.error_from_result(result, encoding=raw.info.encoding)
+    return True
 
 
 def unmark_transaction(connection: BaseDatabaseWrapper = default_connection) -> None:

@@ -87,22 +87,43 @@ def document_for(person: Person, employers: Iterable[str]) -> str:
 def reindex(person_ids: Iterable[int]) -> None:
     """Rebuild the search documents of these people (called by services, in their transaction)."""
     ids = sorted(set(person_ids))
-    if not ids:
-        return
+    if ids:
+        _rebuild(ids, Person.objects.filter(pk__in=ids).only("given_name", "family_name", "emails", "phones"))
+
+
+def reindex_person(person: Person) -> None:
+    """``reindex`` of one person whose current names, emails and phones the caller holds (a
+    service that has just written them): the row is not read back."""
+    _rebuild([person.pk], [person])
+
+
+def index_new_person(person: Person) -> None:
+    """The search document of a person created in this transaction. Such a person has no
+    employer and no document yet, so ``reindex``'s reads and deletes (employers, the row, old
+    words, the old document and FTS5 row) would find nothing: write the document and count its
+    words, two statements (three on SQLite) instead of six (eight)."""
+    document = _document(person, [])
+    PersonSearchDocument.objects.bulk_create([document])
+    if connection.vendor == "sqlite":
+        _insert_fts([document])
+    _count_words(Counter(document.words.split()))
+
+
+def _document(person: Person, employers: list[str]) -> PersonSearchDocument:
+    return PersonSearchDocument(
+        person_id=person.pk,
+        document=document_for(person, employers),
+        words=" ".join(sorted(words_for(person, employers))),
+    )
+
+
+def _rebuild(ids: list[int], people: Iterable[Person]) -> None:
     employers: dict[int, list[str]] = defaultdict(list)
     for person_id, name in (
         current_affiliations().filter(person_id__in=ids).values_list("person_id", "organization__name")
     ):
         employers[person_id].append(name)
-    people = Person.objects.filter(pk__in=ids).only("given_name", "family_name", "emails", "phones")
-    documents = [
-        PersonSearchDocument(
-            person_id=person.pk,
-            document=document_for(person, employers[person.pk]),
-            words=" ".join(sorted(words_for(person, employers[person.pk]))),
-        )
-        for person in people
-    ]
+    documents = [_document(person, employers[person.pk]) for person in people]
     counts: Counter[str] = Counter()
     for words in PersonSearchDocument.objects.filter(person_id__in=ids).values_list("words", flat=True):
         counts.subtract(words.split())
@@ -133,6 +154,11 @@ def _write_fts(ids: list[int], documents: list[PersonSearchDocument]) -> None:
     placeholders = ", ".join(["%s"] * len(ids))
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM people_search_fts WHERE rowid IN ({placeholders})", ids)  # noqa: S608
+    _insert_fts(documents)
+
+
+def _insert_fts(documents: list[PersonSearchDocument]) -> None:
+    with connection.cursor() as cursor:
         cursor.executemany(
             "INSERT INTO people_search_fts (rowid, document) VALUES (%s, %s)",
             [(document.person_id, document.document) for document in documents],

@@ -146,3 +146,41 @@ def test_a_service_inside_a_callers_transaction_does_not_leave_it_open_to_other_
     with pytest.raises(DatabaseError, match="registru"):
         service_then_raw_write()
     assert Person.objects.get(pk=person.pk).family_name == "Rădulescu"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_service_begins_and_marks_its_own_transaction_together_and_the_mark_ends_with_it(cast) -> None:
+    """A service that is the outermost transaction sends ``BEGIN`` and the triggers' mark as one
+    query (not in Django's query log); its writes pass the triggers, and the next transaction on
+    the same connection is unmarked again."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the mark is PostgreSQL's")
+    from django.test.utils import CaptureQueriesContext
+
+    from registru.people.services import update_person
+    from registru.testing.factories import SETUP
+
+    person = cast.andrei_person
+    with CaptureQueriesContext(connection) as captured:
+        update_person(person, {"job_title": "Director"}, actor=SETUP)
+    assert not [query for query in captured.captured_queries if "set_config" in query["sql"]]
+    assert Person.objects.get(pk=person.pk).job_title == "Director"
+    assert refused("UPDATE people_person SET family_name = %s WHERE id = %s", ["Falsificat", person.pk])
+    assert Person.objects.get(pk=person.pk).family_name == "Rădulescu"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_service_inside_a_transaction_already_begun_marks_it_with_its_own_statement(cast) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("the mark is PostgreSQL's")
+    from django.test.utils import CaptureQueriesContext
+
+    from registru.people.services import update_person
+    from registru.testing.factories import SETUP
+
+    person = cast.andrei_person
+    with CaptureQueriesContext(connection) as captured, transaction.atomic():
+        Person.objects.filter(pk=person.pk).exists()  # the caller's transaction has begun
+        update_person(person, {"job_title": "Director"}, actor=SETUP)
+    assert [query["sql"] for query in captured.captured_queries if "set_config" in query["sql"]][:1] == [dbguard.MARK]
+    assert Person.objects.get(pk=person.pk).job_title == "Director"

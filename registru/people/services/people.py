@@ -60,7 +60,7 @@ def create_person(data: dict[str, Any], *, actor: Any, reason: str = "") -> Pers
     vault.new_key(person.pk)  # its values are encrypted under it at once, without reading it back
     changes = {name: (None, audit_value(value)) for name, value in cleaned.items() if value not in ("", [], None)}
     record(A.PERSON_CREATED, actor=actor, target=person, changes=changes, reason=reason, subject_id=person.pk)
-    search.reindex([person.pk])
+    search.index_new_person(person)
     return person
 
 
@@ -89,7 +89,7 @@ def update_person(
     _compare_and_set(person, values, expected_version)
     record(A.PERSON_UPDATED, actor=actor, target=person, changes=changes, reason=reason, subject_id=person.pk)
     if INDEXED_FIELDS & changes.keys():
-        search.reindex([person.pk])
+        search.reindex_person(person)  # the instance holds the values just written
     return person
 
 

@@ -202,3 +202,43 @@ def test_it_offers_the_next_correction_when_the_likeliest_finds_nobody_in_scope(
     assert page.corrected_query == "lunga"
     assert [p.family_name for p in page.items] == ["Lunga"]
     assert list_people(people.dora, PeopleFilter(query="lungx")).corrected_query == "lungu"
+
+
+def index_state() -> tuple[dict, dict, dict]:
+    """Documents, vocabulary and (on SQLite) FTS5 rows, as the index holds them now."""
+    from django.db import connection
+
+    from registru.people.models import PersonSearchDocument
+
+    documents = {row[0]: row[1:] for row in PersonSearchDocument.objects.values_list("person_id", "document", "words")}
+    words = dict(SearchWord.objects.values_list("word", "people"))
+    fts = {}
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT rowid, document FROM people_search_fts")
+            fts = dict(cursor.fetchall())
+    return documents, words, fts
+
+
+def test_the_services_keep_the_index_exactly_as_a_full_rebuild_makes_it(cast) -> None:
+    """Creates index a new person without reading anything back, and updates rebuild from the
+    values just written: the result must equal rebuilding every document from the rows."""
+    import io
+
+    from django.core.management import call_command
+
+    ana = services.create_person(
+        {"given_name": "Ana", "family_name": "Ionescu", "emails": ["ana@firma.ro"], "phones": ["0722 123 456"]},
+        actor=SETUP,
+    )
+    services.create_person({"given_name": "Ioana", "family_name": "Ionescu"}, actor=SETUP)
+    services.create_person({"given_name": "Mihai", "family_name": "Ștefănescu", "emails": ["m@x.ro"]}, actor=SETUP)
+    services.update_person(ana, {"family_name": "Popescu", "phones": ["+40 744 000 111"]}, actor=SETUP)
+    services.update_person(ana, {"emails": ["ana.popescu@firma.ro"], "job_title": "Jurist"}, actor=SETUP)
+    incremental = index_state()
+    documents, words, _fts = incremental
+    assert documents
+    assert words
+
+    call_command("search", "rebuild", stdout=io.StringIO())
+    assert incremental == index_state()
