@@ -4,7 +4,8 @@ change the job title. Registru goes through its services; the peers through the 
 Registru variants switch parts of the service off inside the benchmark process only, to
 measure them apart (nothing in ``registru/`` is changed):
 
-- ``+noindex``: ``people.search.reindex`` does nothing (no search document, no vocabulary);
+- ``+noindex``: ``people.search.reindex``, ``index_new_person`` and ``reindex_person`` do
+  nothing (no search document, no vocabulary);
 - ``+novalidate``: ``clean_input`` passes the (already clean) values through;
 - ``+plaintext``: ``audit.services._stored`` does not encrypt, and no data key is made, read
   or unwrapped (``vault.new_key``, ``unknown`` and ``keys_for`` do nothing);
@@ -89,6 +90,8 @@ def patch_registru(flags: set[str]) -> None:
 
     if "noindex" in flags:
         search.reindex = lambda person_ids: None
+        search.index_new_person = lambda person: None
+        search.reindex_person = lambda person: None
     if "novalidate" in flags:
         people.clean_input = lambda model, data, instance=None: dict(data)
     if "plaintext" in flags:
