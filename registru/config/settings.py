@@ -121,14 +121,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # An audit product must not lose acknowledged commits: WAL with synchronous=FULL.
     # IMMEDIATE transactions take the write lock up front, so two writers queue on the
     # busy timeout instead of failing with "database is locked" on lock upgrade.
-    # SQLite's own page cache is 2 MiB per connection unless told otherwise: a search that
-    # walks a few thousand people in name order then reads their documents from the
-    # operating system page by page (docs/benchmarks.md, B5).
-    cache_kib = env_int("REGISTRU_SQLITE_CACHE_MB", 64) * 1024
     DATABASES["default"]["OPTIONS"] = {
-        "init_command": (
-            f"PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-{cache_kib};"
-        ),
+        "init_command": ("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"),
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
