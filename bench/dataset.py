@@ -47,7 +47,7 @@ ORGANIZATION_COLUMNS = (
 AFFILIATION_COLUMNS = (
     "id", "created_at", "updated_at", "role", "since", "until", "organization_id", "person_id",
 )  # fmt: skip
-DOCUMENT_COLUMNS = ("person_id", "document", "words")
+DOCUMENT_COLUMNS = ("person_id", "document", "words", "sort_key")
 SOURCES = ("form", "import", "business_card", "referral", "event", "phone", "email", "other")
 BASES = ("consent", "contract", "legal_obligation", "legitimate_interest")
 ORG_STATUSES = ("prospect", "customer", "partner", "supplier")
@@ -96,7 +96,7 @@ class Chunk:
 
     people: list[tuple[object, ...]] = field(default_factory=list)
     affiliations: list[tuple[object, ...]] = field(default_factory=list)
-    documents: list[tuple[int, str, str]] = field(default_factory=list)
+    documents: list[tuple[int, str, str, str]] = field(default_factory=list)
 
 
 def ascii_word(text: str) -> str:
@@ -216,11 +216,12 @@ class PeopleGenerator:
         owner = rng.choice(self.agent_ids) if self.agent_ids and rng.random() < 0.6 else None
         city, county = rng.choice(names.CITIES) if rng.random() < 0.7 else ("", "")
         birth = date(1950, 1, 1) + timedelta(days=rng.randrange(20_000)) if rng.random() < 0.2 else None
+        sort_key = search.sort_key_for(given, family)
         chunk.people.append((
             pk, created, created, "", city, county, "", "RO", given, family,
             json.dumps(row.emails), json.dumps(row.phones), rng.choice(names.JOB_TITLES),
             "en" if rng.random() < 0.1 else "ro", birth, rng.choice(SOURCES), rng.choice(BASES),
-            None, "active", None, 1, search.sort_key_for(given, family), None, owner,
+            None, "active", None, 1, sort_key, None, owner,
         ))  # fmt: skip
         employer_names = [organization.name for organization in current]
         for organization in current:
@@ -230,7 +231,7 @@ class PeopleGenerator:
         words = search.words_for(row, employer_names)  # type: ignore[arg-type]
         self.words.update(words)
         document = search.document_for(row, employer_names)  # type: ignore[arg-type]
-        chunk.documents.append((pk, document, " ".join(sorted(words))))
+        chunk.documents.append((pk, document, " ".join(sorted(words)), sort_key))
 
     def _emails(self, given: str, family: str, employers: list[Organization]) -> list[str]:
         rng = self.rng

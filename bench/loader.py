@@ -33,7 +33,7 @@ from bench.dataset import (
 )
 from bench.env import PG_SERVER, VAR, Target
 
-LOADER_VERSION = 3
+LOADER_VERSION = 4
 MARKER_TABLE = "bench_dataset"
 LOADED_TABLES = (
     "people_person", "people_organization", "people_affiliation", "people_personsearchdocument",
@@ -150,7 +150,7 @@ class Loader:
     def write(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
         raise NotImplementedError
 
-    def write_fts(self, documents: list[tuple[int, str, str]]) -> None:
+    def write_fts(self, documents: list[tuple[int, str, str, str]]) -> None:
         """Only SQLite has an FTS table; PostgreSQL's GIN index is on the documents table."""
 
     def create_indexes(self, indexes: list[tuple[str, str]]) -> None:
@@ -200,10 +200,10 @@ class SqliteLoader(Loader):
             ([_sqlite_value(value) for value in row] for row in rows),
         )
 
-    def write_fts(self, documents: list[tuple[int, str, str]]) -> None:
+    def write_fts(self, documents: list[tuple[int, str, str, str]]) -> None:
         self.con.executemany(
             "INSERT INTO people_search_fts (rowid, document) VALUES (?, ?)",
-            ((pk, document) for pk, document, _words in documents),
+            ((pk, document) for pk, document, *_rest in documents),
         )
 
     def create_indexes(self, indexes: list[tuple[str, str]]) -> None:

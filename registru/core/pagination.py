@@ -22,15 +22,20 @@ class InvalidCursorError(ValueError):
 
 @dataclass(frozen=True)
 class Sort:
-    """An ordering by one column then the primary key, in one direction."""
+    """An ordering by one column then the primary key, in one direction.
+
+    ``tiebreak`` names the primary key as the query should say it: a column of a joined table
+    that holds the same value can let the database read one index in order.
+    """
 
     field: str
     descending: bool = False
+    tiebreak: str = "pk"
 
     @property
     def order_by(self) -> tuple[str, str]:
         sign = "-" if self.descending else ""
-        return (f"{sign}{self.field}", f"{sign}pk")
+        return (f"{sign}{self.field}", f"{sign}{self.tiebreak}")
 
 
 @dataclass
@@ -63,7 +68,7 @@ def _after(sort: Sort, anchor: dict[str, Any], *, backwards: bool) -> Q:
         forward = not forward
     op = "gt" if forward else "lt"
     value = anchor[sort.field]
-    return Q(**{f"{sort.field}__{op}": value}) | Q(**{sort.field: value, f"pk__{op}": anchor["pk"]})
+    return Q(**{f"{sort.field}__{op}": value}) | Q(**{sort.field: value, f"{sort.tiebreak}__{op}": anchor["pk"]})
 
 
 def paginate[M: Model](queryset: QuerySet[M], sort: Sort, sort_name: str, cursor: str | None, limit: int) -> Page[M]:

@@ -259,12 +259,15 @@ class PersonSearchDocument(GuardedModel):
     with FTS5 trigrams, PostgreSQL with a pg_trgm GIN index (see the migrations).
     """
 
-    person = models.OneToOneField(Person, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    person = models.OneToOneField(Person, primary_key=True, on_delete=models.CASCADE, related_name="search_document")
     document = models.TextField()
     # The words of the person's names and employers, counted in the vocabulary below.
     words = models.TextField(default="")
+    # The person's ``sort_key``, copied: on SQLite an index of (sort_key, person, document)
+    # lets a search walk the list in name order reading that index alone (``people.search``).
+    sort_key = models.CharField(max_length=210, default="", editable=False)
 
-    PII: ClassVar[dict[str, PIIClass]] = {"person": N, "document": ID, "words": ID}
+    PII: ClassVar[dict[str, PIIClass]] = {"person": N, "document": ID, "words": ID, "sort_key": ID}
 
     def __str__(self) -> str:
         return f"search document of person {self.person_id}"

@@ -142,7 +142,7 @@ def _paginate(people: QuerySet[Person], sort_name: str, cursor: str | None, limi
     cannot start an index scan from it, so a page 50,000 rows deep read those 50,000 rows
     first (46 ms on 200,000 people); with ``sort_key >= x`` beside it the scan starts there.
     """
-    sort = PEOPLE_SORTS[sort_name.removesuffix(OTHERS_SUFFIX)]
+    sort = search.walk_order(people, PEOPLE_SORTS[sort_name.removesuffix(OTHERS_SUFFIX)])
     if cursor:
         people = _from_cursor(people, sort, sort_name, cursor)
     return paginate(people, sort, sort_name, cursor, limit)

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from registru.core.pagination import Sort
 from registru.people import services
 from registru.people.models import Person, SearchWord
 from registru.people.search import normalize
@@ -210,7 +211,8 @@ def index_state() -> tuple[dict, dict, dict]:
 
     from registru.people.models import PersonSearchDocument
 
-    documents = {row[0]: row[1:] for row in PersonSearchDocument.objects.values_list("person_id", "document", "words")}
+    rows = PersonSearchDocument.objects.values_list("person_id", "document", "words", "sort_key")
+    documents = {row[0]: row[1:] for row in rows}
     words = dict(SearchWord.objects.values_list("word", "people"))
     fts = {}
     if connection.vendor == "sqlite":
@@ -232,13 +234,18 @@ def test_the_services_keep_the_index_exactly_as_a_full_rebuild_makes_it(cast) ->
         actor=SETUP,
     )
     services.create_person({"given_name": "Ioana", "family_name": "Ionescu"}, actor=SETUP)
-    services.create_person({"given_name": "Mihai", "family_name": "Ștefănescu", "emails": ["m@x.ro"]}, actor=SETUP)
+    mihai = services.create_person(
+        {"given_name": "Mihai", "family_name": "Ștefănescu", "emails": ["m@x.ro"]}, actor=SETUP
+    )
     services.update_person(ana, {"family_name": "Popescu", "phones": ["+40 744 000 111"]}, actor=SETUP)
+    services.erase_person(mihai, actor=SETUP, reason="Cerere de ștergere")
     services.update_person(ana, {"emails": ["ana.popescu@firma.ro"], "job_title": "Jurist"}, actor=SETUP)
     incremental = index_state()
     documents, words, _fts = incremental
     assert documents
     assert words
+    # The documents' copy of the name order is the people's own (the walk lists by it).
+    assert {pk: document[2] for pk, document in documents.items()} == dict(Person.objects.values_list("pk", "sort_key"))
 
     call_command("search", "rebuild", stdout=io.StringIO())
     assert incremental == index_state()
@@ -274,3 +281,76 @@ def test_a_term_the_sample_shows_common_is_not_probed_in_the_index_and_still_fou
         page = list_people(cast.dora, PeopleFilter(query="@rar-firma.ro"), limit=50)
     assert [person.family_name for person in page.items] == ["Rar"]
     assert any("people_search_fts MATCH" in query["sql"] for query in rare.captured_queries)
+
+
+@pytest.fixture
+def walked(monkeypatch):
+    """Searches answered by walking the list in name order, whatever their number of matches
+    (on a few dozen people every search would otherwise collect and sort its matches)."""
+    from registru.people import search
+
+    monkeypatch.setattr(search, "WALK_COST_RATIO", {"sqlite": 1e-9, "postgresql": 1e-9})
+    monkeypatch.setattr(search, "FEWEST_MANY", 1)
+    monkeypatch.setattr(search, "DENSE_SHARE", 0.0)
+    search._people_estimates.clear()
+
+
+def _pages(user, query: str, sort: str, limit: int) -> tuple[list[int], list[int]]:
+    """Every page of a search forwards, then every page back from the last: the ids in order."""
+    forwards, cursor, pages = [], None, []
+    while True:
+        page = list_people(user, PeopleFilter(query=query), sort=sort, cursor=cursor, limit=limit)
+        pages.append(page)
+        forwards += [person.pk for person in page.items]
+        if not page.next_cursor:
+            break
+        cursor = page.next_cursor
+    backwards, cursor = [person.pk for person in pages[-1].items], pages[-1].previous_cursor
+    while cursor:
+        page = list_people(user, PeopleFilter(query=query), sort=sort, cursor=cursor, limit=limit)
+        backwards = [person.pk for person in page.items] + backwards
+        cursor = page.previous_cursor
+    return forwards, backwards
+
+
+@pytest.mark.parametrize("sort", ["name", "-name"])
+def test_a_walk_in_name_order_pages_exactly_both_ways(cast, walked, sort: str) -> None:
+    """The walk lists by the documents' copy of the name order, ties by id, archived people
+    left out, forwards and back: the same list as sorting the matches."""
+    names = ["Ionescu", "Ionescu", "Ionescu", "Ăvram", "Avram", "Zamfir", "Ștefan", "Stan", "Bălan", "Ionescu"]
+    matching = [
+        PersonFactory(given_name="Ana", family_name=family, emails=[f"p{i}@acme-grup.ro"], owner=cast.dora)
+        for i, family in enumerate(names * 2)
+    ]
+    for person in matching[:3]:
+        services.archive_person(person, actor=SETUP)
+    PersonFactory(family_name="Ionescu", emails=["alt@alta-firma.ro"], owner=cast.dora)
+    listed = sorted(matching[3:], key=lambda person: (person.sort_key, person.pk), reverse=sort == "-name")
+    expected = [person.pk for person in listed]
+
+    forwards, backwards = _pages(cast.dora, "@acme-grup.ro", sort, limit=4)
+
+    assert forwards == expected
+    assert backwards == expected
+
+
+def test_a_walk_on_sqlite_reads_the_covering_index_of_the_documents(cast, walked) -> None:
+    """SQLite walks the documents' (sort key, person, document) index in order: no table row is
+    read for a person whose document does not match, and nothing is sorted."""
+    from django.db import connection
+
+    from registru.people import search
+
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL walks the person's name index")
+    for i in range(5):
+        PersonFactory(family_name=f"Acme{i}", emails=[f"p{i}@acme-grup.ro"], owner=cast.dora)
+    people = search.filter_people(Person.objects.filter(archived_at__isnull=True), "@acme-grup.ro")
+    sort = search.walk_order(people, Sort("sort_key"))
+    sql, params = people.order_by(*sort.order_by)[:26].query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = " / ".join(row[-1] for row in cursor.fetchall())
+
+    assert "USING COVERING INDEX people_search_walk" in plan
+    assert "TEMP B-TREE" not in plan
