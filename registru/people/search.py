@@ -44,10 +44,12 @@ MAX_TERMS = 6
 MAX_QUERY_LENGTH = 200
 # Sorting costs every match once; a walk reads about 25 × people / matches rows to fill a page.
 # The two cost the same at sqrt(25 × people × ratio) matches, where ratio is what a row walked
-# costs over a match sorted, as measured on a million people (docs/benchmarks.md): on SQLite a
-# row of the covering index 0.19 µs against 1.8 µs a match sorted; on PostgreSQL, walking the
-# person's name index and looking up each document, 1.2 times a match sorted.
-WALK_COST_RATIO = {"sqlite": 0.11, "postgresql": 1.2}
+# costs over a match sorted, as measured on a million people (docs/benchmarks.md). A walk
+# through a person index in the list's order, looking up each document, costs 1.4 (SQLite) and
+# 1.2 (PostgreSQL) times a match sorted; SQLite's walk in name order through the covering index
+# of the documents, 0.19 µs a row against 1.8 µs a match sorted.
+WALK_COST_RATIO = {"sqlite": 1.4, "postgresql": 1.2}
+DOCUMENT_WALK_COST_RATIO = {"sqlite": 0.11}
 FEWEST_MANY = 200
 # The walk pays only where most rows of the list are visible; the share is estimated from a
 # sample of this many people.
@@ -303,8 +305,9 @@ def sort_key_for(given_name: str, family_name: str) -> str:
     return normalize(f"{family_name} {given_name}")
 
 
-def filter_people(queryset: QuerySet[Person], query: str) -> QuerySet[Person]:
-    """Narrow ``queryset`` (already scoped) to the people matching ``query``."""
+def filter_people(queryset: QuerySet[Person], query: str, *, by_name: bool = True) -> QuerySet[Person]:
+    """Narrow ``queryset`` (already scoped) to the people matching ``query``; ``by_name``
+    says whether the caller lists them by name (the order a walk can take on SQLite)."""
     terms = terms_of(query)
     if not terms:
         return queryset
@@ -312,35 +315,36 @@ def filter_people(queryset: QuerySet[Person], query: str) -> QuerySet[Person]:
     if not long_terms:
         # One or two letters: a name prefix, answered by the sort_key index.
         return queryset.filter(_name_starts_with(terms))
-    return _matching(queryset, long_terms)
+    return _matching(queryset, long_terms, by_name=by_name)
 
 
-def _matching(queryset: QuerySet[Person], terms: list[str]) -> QuerySet[Person]:
+def _matching(queryset: QuerySet[Person], terms: list[str], *, by_name: bool) -> QuerySet[Person]:
     """The people of ``queryset`` matching every term, found in the way that costs least."""
     people = people_estimate()
-    many = max(FEWEST_MANY, round(math.sqrt(25 * WALK_COST_RATIO.get(connection.vendor, 1.0) * people)))
+    through_documents = by_name and connection.vendor in DOCUMENT_WALK_COST_RATIO
+    ratio = (DOCUMENT_WALK_COST_RATIO if through_documents else WALK_COST_RATIO).get(connection.vendor, 1.0)
+    many = max(FEWEST_MANY, round(math.sqrt(25 * ratio * people)))
     if not _common_in_sample(terms, people, many):
         found = first_matches(terms, many)
         if len(found) < many:
             # Nobody at all: a condition Django answers without asking the database.
             return queryset.filter(_among(found) if found else Q(pk__in=[]))
     if share_of_people(queryset, people) >= DENSE_SHARE:
-        return _walk(queryset, terms)
+        return _walk_documents(queryset, terms) if through_documents else queryset.filter(_document_matches(terms))
     # A narrow list (an agent's own accounts, one organization's people) would have the walk
     # read a hundred rows for every one it may show: collect the matches instead.
     return queryset.filter(pk__in=RawSQL(*_matching_ids(terms)))  # noqa: S611
 
 
-# A walk on SQLite goes through the search documents in the order of their copy of the sort key,
-# reading only the covering index ``people_search_walk`` (migration 0006); the list is then
-# ordered by that copy (``DOCUMENT_ORDER``), which is the person's own order.
+# A walk by name on SQLite goes through the search documents in the order of their copy of the
+# sort key, reading only the covering index ``people_search_walk`` (migration 0006); the list is
+# then ordered by that copy (``DOCUMENT_ORDER``), which is the person's own order. In any other
+# order no index would serve the join, so other walks test each person's document instead.
 WALK_MARK = "search_walk"
 DOCUMENT_ORDER = Sort("search_document__sort_key", tiebreak="search_document__person_id")
 
 
-def _walk(queryset: QuerySet[Person], terms: list[str]) -> QuerySet[Person]:
-    if connection.vendor != "sqlite":
-        return queryset.filter(_document_matches(terms))
+def _walk_documents(queryset: QuerySet[Person], terms: list[str]) -> QuerySet[Person]:
     contains = Q()
     for term in terms:
         contains &= Q(search_document__document__contains=term)

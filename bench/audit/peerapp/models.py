@@ -8,6 +8,8 @@ django-pghistory's row triggers (inserts and updates, full snapshots, the defaul
 (``people.PersonSearchDocument``, ``people.SearchWord``), with the same indexes (pg_trgm GIN on
 PostgreSQL, an FTS5 trigram table on SQLite; see ``apps.py``): the ``+app`` peers maintain
 them exactly as Registru's services maintain theirs (``bench.audit.contenders.peer_reindex``).
+They do not have the sort key that Registru's documents carry since its migration 0006, nor
+SQLite's covering index of it: Registru's writes do that little more work than the peers'.
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="personsearchdocument",
             name="sort_key",
-            field=models.CharField(default="", editable=False, max_length=210),
+            field=models.CharField(db_default="", default="", editable=False, max_length=210),
         ),
         migrations.RunPython(copy_sort_keys, migrations.RunPython.noop),
         # SQLite only. A covering index: a walk in name order tests each document without
