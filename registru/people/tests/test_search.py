@@ -365,3 +365,17 @@ def test_a_walk_on_sqlite_reads_the_covering_index_of_the_documents(cast, walked
     # Listed in another order, no index would serve a join of the documents: none is made.
     newest = search.filter_people(Person.objects.all(), "@acme-grup.ro", by_name=False)
     assert "people_personsearchdocument" not in str(newest.order_by("-created_at", "-pk").query).split("WHERE")[0]
+
+
+@pytest.mark.parametrize("sort", list(ORDERS))
+def test_a_walk_lists_only_the_users_own_people(cast, walked, sort: str) -> None:
+    """A walk tests the documents of the user's scoped list, not of everyone: an agent's
+    search never shows another agent's people, whichever way it is answered."""
+    own = {PersonFactory(family_name=f"Al{i}", emails=[f"a{i}@acme-grup.ro"], owner=cast.alice).pk for i in range(4)}
+    for i in range(6):
+        PersonFactory(family_name=f"Al{i}", emails=[f"d{i}@acme-grup.ro"], owner=cast.dora)
+
+    forwards, backwards = _pages(cast.alice, "@acme-grup.ro", sort, limit=3)
+
+    assert set(forwards) == own
+    assert backwards == forwards
