@@ -266,7 +266,8 @@ class PersonSearchDocument(GuardedModel):
     # The person's ``sort_key``, copied: on SQLite an index of (sort_key, person, document)
     # lets a search walk the list in name order reading that index alone (``people.search``).
     # That index is raw SQL (migration 0006), unknown to Django's migration state: a later
-    # migration that rebuilds this table on SQLite must create it again (a test reads its plan).
+    # migration that rebuilds this table on SQLite drops it, and ``search.ensure_walk_index``
+    # creates it again after every ``migrate``.
     # The database default lets processes still running older code insert documents between
     # ``migrate`` and their restart (docs/deployment.md, upgrades).
     sort_key = models.CharField(max_length=210, default="", db_default="", editable=False)

@@ -379,3 +379,31 @@ def test_a_walk_lists_only_the_users_own_people(cast, walked, sort: str) -> None
 
     assert set(forwards) == own
     assert backwards == forwards
+
+
+def test_migrate_puts_back_the_walk_index_a_table_rebuild_dropped() -> None:
+    """SQLite drops a table's indexes when a migration rebuilds it; the covering index of the
+    documents, unknown to Django's migration state, comes back with the next ``migrate``."""
+    import io
+
+    from django.core.management import call_command
+    from django.db import connection
+
+    from registru.people import search
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the covering index exists on SQLite only")
+
+    def present() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = %s", [search.WALK_INDEX])
+            return cursor.fetchone()[0] == 1
+
+    assert present()
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP INDEX {search.WALK_INDEX}")
+    assert not present()
+
+    call_command("migrate", verbosity=0, stdout=io.StringIO())
+
+    assert present()
