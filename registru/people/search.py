@@ -345,6 +345,25 @@ WALK_MARK = "search_walk"
 DOCUMENT_ORDER = Sort("search_document__sort_key", tiebreak="search_document__person_id")
 
 
+def _walk_documents(queryset: QuerySet[Person], terms: list[str]) -> QuerySet[Person]:
+    contains = Q()
+    for term in terms:
+        contains &= Q(search_document__document__contains=term)
+    return queryset.filter(contains).alias(**{WALK_MARK: F("search_document__sort_key")})
+
+
+def walk_order(queryset: QuerySet[Person], sort: Sort) -> Sort:
+    """The sort a list by name takes: the documents' copy of the name order where ``queryset``
+    is a walk through the documents (so that SQLite reads them in that order), else ``sort``."""
+    if lists_by_name(sort) and WALK_MARK in queryset.query.annotations:
+        return replace(DOCUMENT_ORDER, descending=sort.descending)
+    return sort
+
+
+def lists_by_name(sort: Sort) -> bool:
+    return sort.field == "sort_key"
+
+
 WALK_INDEX = "people_search_walk"
 
 
@@ -364,21 +383,6 @@ def ensure_walk_index(db: BaseDatabaseWrapper) -> None:
         columns = {column.name for column in db.introspection.get_table_description(cursor, table)}
         if "sort_key" in columns:  # not when migrated back to before 0006
             cursor.execute(f"CREATE INDEX IF NOT EXISTS {WALK_INDEX} ON {table} (sort_key, person_id, document)")
-
-
-def _walk_documents(queryset: QuerySet[Person], terms: list[str]) -> QuerySet[Person]:
-    contains = Q()
-    for term in terms:
-        contains &= Q(search_document__document__contains=term)
-    return queryset.filter(contains).alias(**{WALK_MARK: F("search_document__sort_key")})
-
-
-def walk_order(queryset: QuerySet[Person], sort: Sort) -> Sort:
-    """The sort a list by name takes: the documents' copy of the name order where ``queryset``
-    is a walk through the documents (so that SQLite reads them in that order), else ``sort``."""
-    if sort.field == "sort_key" and WALK_MARK in queryset.query.annotations:
-        return replace(DOCUMENT_ORDER, descending=sort.descending)
-    return sort
 
 
 # How many people there are only chooses between two exact ways of answering, so a process may

@@ -131,7 +131,7 @@ def _people_page(user: Any, criteria: PeopleFilter, sort: str, cursor: str | Non
         parts = search.split_by_name(unsearched, criteria.query)
         if parts is not None:
             return _search_by_name(*parts, cursor, limit)
-    people = search.filter_people(unsearched, criteria.query, by_name=sort in ("name", "-name"))
+    people = search.filter_people(unsearched, criteria.query, by_name=search.lists_by_name(PEOPLE_SORTS[sort]))
     return _paginate(people, sort, cursor, limit)
 
 
