@@ -58,6 +58,7 @@ DENSE_SHARE = 0.5
 SHARE_SAMPLE = 200
 # The same sample also tells a common term from a rare one (``_common_in_sample``).
 COMMON_SAMPLE_FACTOR = 4
+PAGE_ROWS = 25  # what a walk fills before it stops (the cost model's page)
 MIN_COMMON_HITS = 5
 IDS_SQL = "WITH ids AS MATERIALIZED (SELECT unnest(%s::bigint[]) AS id) SELECT id FROM ids"
 WORD_RE = re.compile(r"[a-z0-9]{3,100}")
@@ -324,17 +325,36 @@ def _matching(queryset: QuerySet[Person], terms: list[str], *, by_name: bool) ->
     people = people_estimate()
     through_documents = by_name and connection.vendor in DOCUMENT_WALK_COST_RATIO
     ratio = (DOCUMENT_WALK_COST_RATIO if through_documents else WALK_COST_RATIO).get(connection.vendor, 1.0)
-    many = max(FEWEST_MANY, round(math.sqrt(25 * ratio * people)))
-    if not _common_in_sample(terms, people, many):
+    many = max(FEWEST_MANY, round(math.sqrt(PAGE_ROWS * ratio * people)))
+    term_share = _common_in_sample(terms, people, many)
+    if term_share is None:
         found = first_matches(terms, many)
         if len(found) < many:
             # Nobody at all: a condition Django answers without asking the database.
             return queryset.filter(_among(found) if found else Q(pk__in=[]))
-    if share_of_people(queryset, people) >= DENSE_SHARE:
+    list_share = share_of_people(queryset, people)
+    if list_share >= DENSE_SHARE:
         return _walk_documents(queryset, terms) if through_documents else queryset.filter(_document_matches(terms))
+    if term_share is not None and _narrow_walk_pays(list_share, term_share, people, WALK_COST_RATIO[connection.vendor]):
+        return queryset.filter(_document_matches(terms))
     # A narrow list (an agent's own accounts, one organization's people) would have the walk
     # read a hundred rows for every one it may show: collect the matches instead.
     return queryset.filter(pk__in=RawSQL(*_matching_ids(terms)))  # noqa: S611
+
+
+def _narrow_walk_pays(list_share: float, term_share: float, people: int, ratio: float) -> bool:
+    """Whether walking a narrow list in its order, testing each person, costs less than
+    collecting every match of a common term and keeping those in the list.
+
+    The walk reads about PAGE_ROWS / (list share × term share) rows before its page is full;
+    collecting costs every match, term share × people. For a sales agent's 1 % of a million
+    people and a term every eighth person has (an email domain), that is 21,000 rows walked
+    against 120,000 matches collected (PostgreSQL: 0.2 s against 1.3 s); for a term in 3 %
+    of people, 87,000 against 30,000, and collecting wins.
+    """
+    if list_share <= 0 or term_share <= 0:
+        return False
+    return ratio * PAGE_ROWS / (list_share * term_share) < term_share * people
 
 
 # A walk by name on SQLite goes through the search documents in the order of their copy of the
@@ -458,9 +478,10 @@ def _among(ids: list[int]) -> Q:
     return Q(pk__in=RawSQL(IDS_SQL, [ids]))  # noqa: S611
 
 
-def _common_in_sample(terms: list[str], people: int, many: int) -> bool:
-    """Whether a sample of documents spread over the ids shows the terms to be so common that
-    the index would certainly find ``many`` matches.
+def _common_in_sample(terms: list[str], people: int, many: int) -> float | None:
+    """The share of a sample of documents spread over the ids that hold every term, when it
+    shows the terms to be so common that the index would certainly find ``many`` matches; None
+    when it does not (or the sample is too small to tell).
 
     All the probe learns from the first matches of a common term is that there are many, and
     it learns it slowly: FTS5 took 8-140 ms for the first 5,916 of "@gmail.com" on a million
@@ -471,11 +492,11 @@ def _common_in_sample(terms: list[str], people: int, many: int) -> bool:
     term near that share is still probed. Either way the answer is exact; only its cost differs.
     """
     if people <= 0:
-        return False
+        return None
     sample = _sample_ids(people)
     needed = max(MIN_COMMON_HITS, math.ceil(COMMON_SAMPLE_FACTOR * many * len(sample) / people))
     if needed > len(sample):
-        return False
+        return None
     if connection.vendor == "sqlite":
         among, contains = "IN (SELECT value FROM json_each(%s))", "instr(document, %s) > 0"
         ids: Any = json.dumps(sample)
@@ -488,7 +509,7 @@ def _common_in_sample(terms: list[str], people: int, many: int) -> bool:
             [ids, *terms],
         )
         (hits,) = cursor.fetchone()
-    return bool(hits >= needed)
+    return hits / len(sample) if hits >= needed else None
 
 
 def _sample_ids(top_id: int) -> list[int]:

@@ -285,6 +285,58 @@ def test_a_term_the_sample_shows_common_is_not_probed_in_the_index_and_still_fou
     assert any(probe in query["sql"] for query in rare.captured_queries)
 
 
+@pytest.mark.parametrize("walk", [True, False], ids=["walked", "collected"])
+def test_an_agent_searching_a_common_term_finds_exactly_their_own_matches_walked_or_collected(
+    cast, monkeypatch, walk: bool
+) -> None:
+    """A narrow list (an agent's) and a common term: the people are found by walking the list
+    and testing each, or by collecting every match of the term and keeping the agent's, as the
+    cost model chooses. Either way the same people, paged the same way both ways, and none of
+    the matches outside the agent's scope."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from registru.people import search
+
+    monkeypatch.setattr(search, "COMMON_SAMPLE_FACTOR", 0.1)
+    monkeypatch.setattr(search, "MIN_COMMON_HITS", 2)
+    monkeypatch.setattr(search, "FEWEST_MANY", 1)
+    monkeypatch.setattr(search, "DENSE_SHARE", 1.1)  # every list is a narrow one here
+    monkeypatch.setattr(search, "_sample_ids", lambda top_id: list(Person.objects.values_list("pk", flat=True)))
+    asked: list[tuple] = []
+
+    def choose(*args: object) -> bool:
+        asked.append(args)
+        return walk
+
+    monkeypatch.setattr(search, "_narrow_walk_pays", choose)
+    search._people_estimates.clear()
+    own = [PersonFactory(family_name=f"Acme{i}", emails=[f"p{i}@acme-grup.ro"], owner=cast.alice) for i in range(5)]
+    own.append(PersonFactory(family_name="Angajat", emails=["ang@acme-grup.ro"], employer=cast.alice_org))
+    for i in range(12):
+        PersonFactory(family_name=f"Alt{i}", emails=[f"q{i}@acme-grup.ro"], owner=cast.dora)
+    PersonFactory(family_name="Acmeist", emails=["pop@alt.ro"], owner=cast.alice)
+
+    with CaptureQueriesContext(connection) as captured:
+        page = list_people(cast.alice, PeopleFilter(query="@acme-grup.ro"), limit=50)
+    expected = [person.pk for person in sorted(own, key=lambda person: (person.sort_key, person.pk))]
+    assert [person.pk for person in page.items] == expected
+    assert asked, "the cost model was not asked"
+    collecting = "people_search_fts MATCH" if connection.vendor == "sqlite" else "WITH matches AS MATERIALIZED"
+    assert any(collecting in query["sql"] for query in captured.captured_queries) is not walk
+    assert _pages(cast.alice, "@acme-grup.ro", "name", 2) == (expected, expected)
+
+
+def test_a_narrow_list_is_walked_for_a_term_common_enough_and_collected_otherwise() -> None:
+    """The cost model's own examples: a sales agent's 1 % of a million people."""
+    from registru.people.search import _narrow_walk_pays
+
+    assert _narrow_walk_pays(0.01, 0.12, 1_000_000, 1.0)  # 21,000 rows walked against 120,000 matches
+    assert not _narrow_walk_pays(0.01, 0.03, 1_000_000, 1.0)  # 83,000 against 30,000
+    assert not _narrow_walk_pays(0.0, 0.5, 1_000_000, 1.0)  # the sample saw nobody of the list
+    assert not _narrow_walk_pays(0.01, 0.12, 1_000_000, 10.0)  # walked rows ten times dearer
+
+
 @pytest.fixture
 def walked(monkeypatch):
     """Searches answered by walking the list in name order, whatever their number of matches
