@@ -111,6 +111,35 @@ def _people(user: User, grants: Granted) -> QuerySet[Person]:
     return Person.objects.filter(condition)
 
 
+def people_ids_in_scope(user: User, action: Action = Action.VIEW) -> QuerySet[Any] | None:
+    """The ids of the people in the user's scope, as a union of queries that each follow an
+    index (owned, working at an owned organization, granted); None when the scope is everyone.
+
+    The same people as ``people_in_scope``, whose single condition ("owner, or works at an owned
+    organization") PostgreSQL can only test row by row: a search may start from this instead,
+    when reading the user's few thousand people costs less than walking or collecting a term's
+    matches (``people.search``).
+    """
+    if user.record_scope is RecordScope.ALL:
+        return None
+    grants = granted(user, action)
+    organizations = _organization_filter(user)
+    if organizations is None:
+        return Person.objects.none().values("pk")
+    if grants.organizations:
+        organizations |= Q(pk__in=sorted(grants.organizations))
+    owned = Person.objects.filter(_people_owned_filter(user)).values("pk")
+    working = (
+        current_affiliations()
+        .filter(organization__in=Organization.objects.filter(organizations).values("pk"))
+        .values("person_id")
+    )
+    parts = owned.union(working, all=True)
+    if grants.people:
+        parts = parts.union(Person.objects.filter(pk__in=sorted(grants.people)).values("pk"), all=True)
+    return parts
+
+
 @scope_policy(Organization)
 def organizations_in_scope(user: User, action: Action) -> QuerySet[Organization]:
     return _organizations(user, granted(user, action))

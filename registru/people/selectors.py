@@ -19,7 +19,7 @@ from registru.core.pagination import InvalidCursorError, Page, Sort, make_cursor
 from registru.core.scopes import Action, restrict
 from registru.people import search
 from registru.people.models import Affiliation, Note, Organization, Person
-from registru.people.scopes import current_affiliations
+from registru.people.scopes import current_affiliations, people_ids_in_scope
 
 PEOPLE_SORTS: dict[str, Sort] = {
     "name": Sort("sort_key"),
@@ -95,8 +95,19 @@ def filter_people(user: Any, criteria: PeopleFilter) -> QuerySet[Person]:
             pk__in=current_affiliations().filter(organization_id=criteria.organization_id).values("person_id")
         )
     if criteria.query:
-        people = search.filter_people(people, criteria.query)
+        people = search.filter_people(people, criteria.query, scope_ids=_scope_ids(user))
     return people
+
+
+def _scope_ids(user: Any) -> search.ScopeIds:
+    """The user's scope, and its people as a union of indexed queries, for a search to start
+    from if it pays (``search.ScopeIds``)."""
+
+    def scope() -> tuple[QuerySet[Person], QuerySet[Any]] | None:
+        ids = people_ids_in_scope(user, Action.VIEW)
+        return None if ids is None else (people_for(user), ids)
+
+    return scope
 
 
 def list_people(
@@ -128,10 +139,12 @@ def _people_page(user: Any, criteria: PeopleFilter, sort: str, cursor: str | Non
     # as a few rows and sort all of it after the join, instead of reading a page in order.
     unsearched = filter_people(user, replace(criteria, query="")).prefetch_related("owner")
     if sort == "name":
-        parts = search.split_by_name(unsearched, criteria.query)
+        parts = search.split_by_name(unsearched, criteria.query, scope_ids=_scope_ids(user))
         if parts is not None:
             return _search_by_name(*parts, cursor, limit)
-    people = search.filter_people(unsearched, criteria.query, by_name=search.lists_by_name(PEOPLE_SORTS[sort]))
+    people = search.filter_people(
+        unsearched, criteria.query, by_name=search.lists_by_name(PEOPLE_SORTS[sort]), scope_ids=_scope_ids(user)
+    )
     return _paginate(people, sort, cursor, limit)
 
 

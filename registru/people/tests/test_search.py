@@ -285,18 +285,22 @@ def test_a_term_the_sample_shows_common_is_not_probed_in_the_index_and_still_fou
     assert any(probe in query["sql"] for query in rare.captured_queries)
 
 
-@pytest.mark.parametrize("walk", [True, False], ids=["walked", "collected"])
-def test_an_agent_searching_a_common_term_finds_exactly_their_own_matches_walked_or_collected(
-    cast, monkeypatch, walk: bool
+@pytest.mark.parametrize("way", ["walk", "collect", "scope"])
+def test_an_agent_searching_a_common_term_finds_exactly_their_own_matches_whichever_way(
+    cast, monkeypatch, way: str
 ) -> None:
     """A narrow list (an agent's) and a common term: the people are found by walking the list
-    and testing each, or by collecting every match of the term and keeping the agent's, as the
-    cost model chooses. Either way the same people, paged the same way both ways, and none of
-    the matches outside the agent's scope."""
+    and testing each, by collecting every match of the term and keeping the agent's, or by
+    reading the agent's scope through its indexes and testing each, as the cost model chooses.
+    Every way gives the same people, paged the same way both ways, and none of the matches
+    outside the agent's scope (a former employee of her organization among them)."""
+    from datetime import date
+
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from registru.people import search
+    from registru.people.services import related
 
     monkeypatch.setattr(search, "COMMON_SAMPLE_FACTOR", 0.1)
     monkeypatch.setattr(search, "MIN_COMMON_HITS", 2)
@@ -305,36 +309,49 @@ def test_an_agent_searching_a_common_term_finds_exactly_their_own_matches_walked
     monkeypatch.setattr(search, "_sample_ids", lambda top_id: list(Person.objects.values_list("pk", flat=True)))
     asked: list[tuple] = []
 
-    def choose(*args: object) -> bool:
+    def choose(*args: object, **costs: float) -> str:
         asked.append(args)
-        return walk
+        return way
 
-    monkeypatch.setattr(search, "_narrow_walk_pays", choose)
+    monkeypatch.setattr(search, "_narrow_way", choose)
     search._people_estimates.clear()
     own = [PersonFactory(family_name=f"Acme{i}", emails=[f"p{i}@acme-grup.ro"], owner=cast.alice) for i in range(5)]
     own.append(PersonFactory(family_name="Angajat", emails=["ang@acme-grup.ro"], employer=cast.alice_org))
     for i in range(12):
         PersonFactory(family_name=f"Alt{i}", emails=[f"q{i}@acme-grup.ro"], owner=cast.dora)
     PersonFactory(family_name="Acmeist", emails=["pop@alt.ro"], owner=cast.alice)
+    former = PersonFactory(family_name="Fost", emails=["fost@acme-grup.ro"], owner=cast.dora)
+    related.create_affiliation(
+        former, cast.alice_org, {"since": date(2020, 1, 1), "until": date(2021, 1, 1)}, actor=SETUP
+    )
+    archived = PersonFactory(family_name="Arhivat", emails=["arh@acme-grup.ro"], owner=cast.alice)
+    services.archive_person(archived, actor=SETUP)  # in her scope, not in her list
 
     with CaptureQueriesContext(connection) as captured:
         page = list_people(cast.alice, PeopleFilter(query="@acme-grup.ro"), limit=50)
     expected = [person.pk for person in sorted(own, key=lambda person: (person.sort_key, person.pk))]
     assert [person.pk for person in page.items] == expected
     assert asked, "the cost model was not asked"
+    statements = [query["sql"] for query in captured.captured_queries]
     collecting = "people_search_fts MATCH" if connection.vendor == "sqlite" else "WITH matches AS MATERIALIZED"
-    assert any(collecting in query["sql"] for query in captured.captured_queries) is not walk
+    assert any(collecting in sql for sql in statements) is (way == "collect")
+    assert any("UNION ALL" in sql and "LIMIT" in sql for sql in statements) is (way == "scope")
     assert _pages(cast.alice, "@acme-grup.ro", "name", 2) == (expected, expected)
 
 
-def test_a_narrow_list_is_walked_for_a_term_common_enough_and_collected_otherwise() -> None:
+def test_a_narrow_list_finds_a_common_term_in_the_way_that_reads_least() -> None:
     """The cost model's own examples: a sales agent's 1 % of a million people."""
-    from registru.people.search import _narrow_walk_pays
+    from registru.people.search import _narrow_way
 
-    assert _narrow_walk_pays(0.01, 0.12, 1_000_000, 1.0)  # 21,000 rows walked against 120,000 matches
-    assert not _narrow_walk_pays(0.01, 0.03, 1_000_000, 1.0)  # 83,000 against 30,000
-    assert not _narrow_walk_pays(0.0, 0.5, 1_000_000, 1.0)  # the sample saw nobody of the list
-    assert not _narrow_walk_pays(0.01, 0.12, 1_000_000, 10.0)  # walked rows ten times dearer
+    million = 1_000_000
+    costs = {"walk_cost": 1.0, "scope_cost": 2.0}
+    # An email domain every eighth person has: 25,000 walked, 120,000 collected, 20,000 for the scope.
+    assert _narrow_way(0.01, 0.12, 0.01, million, **costs) == "scope"
+    assert _narrow_way(0.01, 0.12, None, million, **costs) == "walk"  # no scope offered: a DPO's filter
+    assert _narrow_way(0.01, 0.03, None, million, **costs) == "collect"  # 83,000 walked against 30,000
+    assert _narrow_way(0.01, 0.5, 0.01, million, **costs) == "walk"  # 5,000 walked
+    assert _narrow_way(0.0, 0.5, None, million, **costs) == "collect"  # the sample saw nobody of the list
+    assert _narrow_way(0.01, 0.12, 0.3, million, **costs) == "walk"  # a manager's wide team behind a filter
 
 
 @pytest.fixture
