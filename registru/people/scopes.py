@@ -122,18 +122,12 @@ def people_ids_in_scope(user: User, action: Action = Action.VIEW) -> QuerySet[An
     """
     if user.record_scope is RecordScope.ALL:
         return None
-    grants = granted(user, action)
-    organizations = _organization_filter(user)
-    if organizations is None:
+    if _organization_filter(user) is None:
         return Person.objects.none().values("pk")
-    if grants.organizations:
-        organizations |= Q(pk__in=sorted(grants.organizations))
+    grants = granted(user, action)
     owned = Person.objects.filter(_people_owned_filter(user)).values("pk")
-    working = (
-        current_affiliations()
-        .filter(organization__in=Organization.objects.filter(organizations).values("pk"))
-        .values("person_id")
-    )
+    organizations = _organizations(user, grants).values("pk")
+    working = current_affiliations().filter(organization__in=organizations).values("person_id")
     parts = owned.union(working, all=True)
     if grants.people:
         parts = parts.union(Person.objects.filter(pk__in=sorted(grants.people)).values("pk"), all=True)

@@ -356,8 +356,14 @@ def _matching(
     if term_share is not None:
         scope = scope_ids() if scope_ids is not None else None
         scope_share = share_of_people(scope[0], people) if scope is not None else None
-        costs = {"walk_cost": WALK_COST_RATIO[connection.vendor], "scope_cost": SCOPE_ROW_COST[connection.vendor]}
-        way = _narrow_way(list_share, term_share, scope_share, people, **costs)
+        way = _narrow_way(
+            list_share,
+            term_share,
+            scope_share,
+            people,
+            walk_cost=WALK_COST_RATIO[connection.vendor],
+            scope_cost=SCOPE_ROW_COST[connection.vendor],
+        )
         if way == "walk":
             return queryset.filter(_document_matches(terms))
         if way == "scope" and scope is not None:
