@@ -13,6 +13,10 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
 
 
 class Channel(StrEnum):
@@ -79,14 +83,18 @@ def current_request_id() -> str | None:
 
 
 @contextmanager
-def service_scope() -> Iterator[None]:
+def service_scope(connection: BaseDatabaseWrapper | None = None) -> Iterator[None]:
     """Mark the current (open) transaction as a Registru service's, for Python's guard and
-    for the database's triggers (see ``core.dbguard``)."""
+    for the database's triggers (see ``core.dbguard``): the transaction of ``connection``,
+    the default connection's unless another is named (a migration run with ``--database``)."""
     from registru.core.dbguard import mark_transaction
 
     token = _service_depth.set(_service_depth.get() + 1)
     try:
-        mark_transaction()
+        if connection is None:
+            mark_transaction()
+        else:
+            mark_transaction(connection)
         yield
     finally:
         _service_depth.reset(token)

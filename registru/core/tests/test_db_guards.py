@@ -184,3 +184,34 @@ def test_a_service_inside_a_transaction_already_begun_marks_it_with_its_own_stat
         update_person(person, {"job_title": "Director"}, actor=SETUP)
     assert [query["sql"] for query in captured.captured_queries if "set_config" in query["sql"]][:1] == [dbguard.MARK]
     assert Person.objects.get(pk=person.pk).job_title == "Director"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_data_migration_run_on_another_database_marks_that_databases_transaction(cast, attacker) -> None:
+    """``migrate --database OTHER``: the search documents' sort keys are copied on the
+    migration's own connection, and it is that connection's transaction the triggers see
+    marked (marking the default connection's would leave the copy refused)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the mark is PostgreSQL's")
+    import importlib
+    from types import SimpleNamespace
+
+    from django.db import connections
+
+    from registru.core.context import service_scope
+    from registru.people.models import PersonSearchDocument
+
+    migration = importlib.import_module("registru.people.migrations.0006_search_document_sort_key")
+    with transaction.atomic(), service_scope():
+        PersonSearchDocument.objects.update(sort_key="")
+    other = connections.create_connection("default")
+    connections["other"] = other
+    try:
+        with transaction.atomic(using="other"):
+            migration.copy_sort_keys(None, SimpleNamespace(connection=other))
+    finally:
+        other.close()
+        del connections["other"]
+    documents = PersonSearchDocument.objects.select_related("person")
+    assert documents.exists()
+    assert all(document.sort_key == document.person.sort_key != "" for document in documents)

@@ -15,7 +15,8 @@ def copy_sort_keys(apps: Any, schema_editor: Any) -> None:
     # write path of the services (as ``registru search rebuild`` takes).
     from registru.core.context import service_scope
 
-    with service_scope(), schema_editor.connection.cursor() as cursor:
+    # The migration's own connection is marked: ``migrate --database OTHER`` writes there.
+    with service_scope(schema_editor.connection), schema_editor.connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {DOCS} SET sort_key = (SELECT sort_key FROM people_person p WHERE p.id = {DOCS}.person_id)"  # noqa: S608
         )
