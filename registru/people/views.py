@@ -178,10 +178,17 @@ def person_history(request: HttpRequest, pk: int) -> HttpResponse:
     record_access(AuditAction.HISTORY_VIEWED, actor=request.user, target=person, subject_id=person.pk)
     context = {
         "person": person, "page": page, "events": presented(request, page), "tab": "history", "form": form,
-        "may_export": may_read_trail(request.user),
+        "may_export": may_read_trail(request.user), "undoable": _undoable(request, page),
     }  # fmt: skip
     context |= _head_context(request, person)
     return render(request, "people/history.html", context)
+
+
+def _undoable(request: HttpRequest, events: Any) -> set[int]:
+    """The changes on this page the user may undo: none that touches a field masked for them."""
+    masked = disclosure.field_policy(request.user).masked
+    changes = (event for event in events if event.action == AuditAction.PERSON_UPDATED)
+    return {event.pk for event in changes if not masked & set(event.fields.split())}
 
 
 def _filtered_history(request: HttpRequest, person: Person) -> tuple[Any, HistoryFilterForm]:
@@ -316,6 +323,8 @@ def person_revert(request: HttpRequest, pk: int, event_id: int) -> HttpResponse:
         services.revert_person_change(person, event_id, actor=request.user)
     except ConflictError as exc:
         messages.error(request, exc.message)
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
     except ValidationError as exc:
         # e.g. the old owner is no longer someone the user may give the record to
         messages.error(request, " ".join(exc.messages))

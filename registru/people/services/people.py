@@ -19,7 +19,7 @@ from registru.audit.services import Draft, diff, record, record_many
 from registru.core.errors import ConflictError, NotInScopeError
 from registru.core.scopes import Action, restrict
 from registru.core.services import service
-from registru.people import search
+from registru.people import disclosure, search
 from registru.people.choices import PersonStatus
 from registru.people.models import Affiliation, Note, Person
 from registru.people.scopes import current_affiliations
@@ -194,6 +194,17 @@ def revert_person_change(person: Person, event_id: int, *, actor: Any) -> Person
         pk=event_id, action=A.PERSON_UPDATED, target_type=Person._meta.label_lower, target_id=person.pk
     )
     changes = readable_changes(event, KeyCache())
+    if _is_user(actor) and (hidden := set(changes) & disclosure.field_policy(actor).masked):
+        # As on the edit page and the API: a role that sees a field masked does not change it,
+        # not even back to a value recorded in the trail (which it has never seen).
+        raise PermissionDenied(
+            _("This change touches fields your role sees masked (%(fields)s); ask someone who may see them to undo it.")
+            % {
+                "fields": ", ".join(
+                    str(getattr(Person._meta.get_field(name), "verbose_name", name)) for name in sorted(hidden)
+                )
+            }
+        )
     current = _snapshot(person, list(changes))
     for name, (_old, new) in changes.items():
         if not _same(json_value(current[name]), new):

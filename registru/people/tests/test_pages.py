@@ -281,3 +281,29 @@ def test_a_note_can_be_dated_from_the_page(cast, client_for) -> None:
     )
     note = cast.andrei_person.notes.get()
     assert note.occurred_at.isoformat().startswith("2026-11-02T08:30")  # 10:30 in Bucharest is 08:30 UTC
+
+
+def test_an_agent_cannot_undo_a_change_to_a_field_their_role_sees_masked(cast, client_for) -> None:
+    """The attack: the DPO records a birth date; an agent, whose role never sees birth dates,
+    asks History to undo that change (which would write a value they have never seen). It is
+    refused with a message, nothing changes and nothing is recorded; the page offers no undo
+    for it, while a change the agent may see stays undoable."""
+    from datetime import date
+
+    from registru.people import services
+
+    person = cast.andrei_person
+    services.update_person(person, {"birth_date": date(1980, 5, 17)}, actor=cast.dora)
+    birth = AuditEvent.objects.filter(subject_id=person.pk, action="person.updated").latest("id")
+    services.update_person(person, {"job_title": "Contabil"}, actor=cast.andrei)
+    title = AuditEvent.objects.filter(subject_id=person.pk, action="person.updated").latest("id")
+    client = client_for(cast.andrei)
+    page = client.get(f"/people/{person.pk}/history/")
+    assert page.context["undoable"] == {title.pk}
+    assert f"/history/{birth.pk}/revert/" not in page.content.decode()
+    assert f"/history/{title.pk}/revert/" in page.content.decode()
+    events_before = AuditEvent.objects.filter(subject_id=person.pk, action="person.updated").count()
+    response = client.post(f"/people/{person.pk}/history/{birth.pk}/revert/", follow=True)
+    assert "masked" in response.content.decode()
+    assert Person.objects.get(pk=person.pk).birth_date == date(1980, 5, 17)
+    assert AuditEvent.objects.filter(subject_id=person.pk, action="person.updated").count() == events_before
