@@ -22,7 +22,7 @@ from django.utils import timezone, translation
 
 from registru.audit.canonical import decode_ids, json_value, leaf_hash
 from registru.audit.models import AuditBatch, AuditCheckpoint, AuditEvent, TrailVerification
-from registru.audit.presenters import EventView, mask_changes, present_all
+from registru.audit.presenters import EVERY_FIELD, EventView, mask_changes, present_across_people, present_all
 from registru.audit.reading import KeyCache, readable_changes
 from registru.audit.services.checkpoints import as_checkpoint
 
@@ -43,19 +43,12 @@ class ExportInfo:
     people_values: bool = True
 
 
-class _EveryField:
-    """Stands for every field name: values of all of them are masked."""
-
-    def __contains__(self, name: object) -> bool:
-        return True
-
-
 def _shown_changes(
     event: AuditEvent, plain: dict[str, tuple[Any, Any]], info: ExportInfo
 ) -> dict[str, tuple[Any, Any]]:
     if info.people_values or event.subject_id is None:
         return plain
-    return mask_changes(plain, _EveryField())
+    return mask_changes(plain, EVERY_FIELD)
 
 
 @dataclass
@@ -239,11 +232,7 @@ def write_pdf(events: QuerySet[AuditEvent], info: ExportInfo, out: io.BufferedIO
 def _presented(rows: list[AuditEvent], info: ExportInfo) -> list[EventView]:
     if info.people_values:
         return present_all(rows, lambda ids: set())
-    about_people = [event for event in rows if event.subject_id is not None]
-    views = present_all(about_people, lambda ids: set(), _EveryField())
-    views += present_all([event for event in rows if event.subject_id is None], lambda ids: set())
-    by_id = {view.event.pk: view for view in views}
-    return [by_id[event.pk] for event in rows]
+    return present_across_people(rows)
 
 
 def _pdf_context(info: ExportInfo, views: Iterable[EventView], proof: Proof) -> dict[str, Any]:

@@ -85,6 +85,31 @@ def present_all(
     return [present(event, mask_changes(changes, masked_fields), hidden) for event, changes in readable]
 
 
+class EveryField:
+    """Stands for every field name: values of all of them are masked."""
+
+    def __contains__(self, name: object) -> bool:
+        return True
+
+
+EVERY_FIELD = EveryField()
+
+
+def present_across_people(events: Iterable[AuditEvent]) -> list[EventView]:
+    """Events from many people's trails, as a bulk view shows them: who did what, when and
+    through which channel, with the values of every event about a person masked; events
+    about no one (an organization, an export's filters) in full."""
+    events = list(events)
+    about_people = present_all([event for event in events if event.subject_id is not None], _none, EVERY_FIELD)
+    about_no_one = present_all([event for event in events if event.subject_id is None], _none)
+    by_id = {view.event.pk: view for view in about_people + about_no_one}
+    return [by_id[event.pk] for event in events]
+
+
+def _none(ids: set[int]) -> set[int]:
+    return set()
+
+
 MASKED_VALUE = MASK
 
 
@@ -152,8 +177,12 @@ def _text(model: type[models.Model] | None, name: str, value: Any) -> str:
         return str(ERASED_TEXT)
     if value == MASKED_VALUE:
         return MASKED_VALUE
-    if isinstance(value, dict) and "label" in value:
-        return str(value["label"])
+    if isinstance(value, dict):
+        # A reference ({"id", "label"}) reads as its label; anything else (an export's
+        # filters) as its non-empty entries.
+        if "label" in value:
+            return str(value["label"])
+        return ", ".join(f"{key}: {item}" for key, item in value.items() if item not in (None, "", [], False)) or EMPTY
     if isinstance(value, list):
         return ", ".join(str(item) for item in value)
     field = _field(model, name)

@@ -15,8 +15,9 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from registru.accounts.roles import Capability
 from registru.audit.forms import TrailFilterForm
-from registru.audit.presenters import present_all
+from registru.audit.presenters import present_across_people
 from registru.audit.selectors import TrailFilter, actors_in, may_read_trail, trail_for, trail_status
 from registru.audit.services.exporting import export_trail
 from registru.core.pagination import InvalidCursorError, Sort, paginate
@@ -42,8 +43,12 @@ def trail(request: HttpRequest) -> HttpResponse:
         page = paginate(events, Sort("id", descending=True), "trail", request.GET.get("cursor"), TRAIL_PAGE_SIZE)
     except InvalidCursorError:
         page = paginate(events, Sort("id", descending=True), "trail", None, TRAIL_PAGE_SIZE)
-    views = present_all(page.items, lambda ids: set())
-    return render(request, "audit/trail.html", {"form": form, "page": page, "events": views} | trail_status())
+    # Many people's events on one page are a bulk view: their values stay masked, as in this
+    # page's exports; a person's History shows them to those who may read them.
+    views = present_across_people(page.items)
+    may_open_people = request.user.can(Capability.BROWSE_RECORDS)  # type: ignore[union-attr]
+    context = {"form": form, "page": page, "events": views, "may_open_people": may_open_people}
+    return render(request, "audit/trail.html", context | trail_status())
 
 
 @login_required

@@ -114,3 +114,30 @@ def test_a_checkpoint_is_mailed_to_the_dpo_through_smtp(person, settings) -> Non
     assert message["To"] == "dora@firma.test"
     body = bytes(message.get_payload(decode=True)).decode()
     assert Checkpoint.from_file(body[body.index("{") :]).signature_valid()
+
+
+def test_a_pdf_across_people_masks_their_values_and_reads_every_kind_of_value(person, cast, tmp_path: Path) -> None:
+    """The whole trail as PDF: people's values are •••; an event about no one, whose value is
+    a structure of its own (an export request's filters), reads as text."""
+    if shutil.which("pdftotext") is None:
+        if os.environ.get("REGISTRU_REQUIRE_PDFTOTEXT"):
+            pytest.fail("pdftotext is required (REGISTRU_REQUIRE_PDFTOTEXT) but not installed")
+        pytest.skip("pdftotext (poppler-utils) is not installed: the PDF text test is skipped")
+    from django.db import transaction
+
+    from registru.audit.actions import AuditAction
+    from registru.audit.services import record
+    from registru.core.context import service_scope
+
+    with transaction.atomic(), service_scope():
+        filters = {"query": False, "status": "customer", "owner_id": None}
+        record(
+            AuditAction.EXPORT_REQUESTED, actor=cast.dora, target=cast.alice_org, changes={"filter": (None, filters)}
+        )
+    out = tmp_path / "trail.pdf"
+    export_trail(person_id=None, fmt="pdf", path=out, actor=SETUP, language="ro")
+    text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True, check=True).stdout
+    assert "status: customer" in text
+    assert "•••" in text
+    for value in ("Țăranu", "Brăila", "Galați", "+40722111222"):
+        assert value not in text

@@ -114,3 +114,27 @@ def test_a_trail_across_people_keeps_hashes_but_not_their_values(cast, client_fo
     assert "person.created" in across
     one = b"".join(client_for(cast.dora).get(f"/people/{person.pk}/history/export/?format={fmt}").streaming_content)
     assert email in one.decode()
+
+
+@pytest.mark.parametrize("reader", ["audra", "dora"])
+def test_the_trail_page_shows_who_did_what_but_not_peoples_values(cast, history, client_for, reader) -> None:
+    """The attack: the auditor (whose role never sees contact or sensitive fields) or the DPO
+    reads people's values off the trail page, across people or narrowed to one person and one
+    field. The page masks every value of an event about a person, as its exports do."""
+    from datetime import date
+
+    services.update_person(history, {"birth_date": date(1980, 5, 17)}, actor=cast.dora)
+    client = client_for(getattr(cast, reader))
+    for query in (
+        "",
+        f"?person={history.pk}",
+        f"?person={history.pk}&field=birth_date",
+        f"?person={history.pk}&field=phones",
+    ):
+        page = client.get(f"/audit/{query}")
+        content = page.content.decode()
+        assert page.context["events"], query
+        assert "•••" in content, query
+        for value in (history.family_name, "+40733444555", "Contabil", "17.05.1980", "05/17/1980", "1980-05-17"):
+            assert value not in content, (query, value)
+        assert "person.updated" in {view.event.action for view in page.context["events"]}
