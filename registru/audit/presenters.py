@@ -18,6 +18,7 @@ from registru.audit.models import AuditEvent
 from registru.audit.reading import KeyCache, readable_changes
 from registru.core.context import Channel
 from registru.core.pii import MASK
+from registru.core.stored_texts import translated
 from registru.vault.services import ERASED
 
 CHANNEL_LABELS = {
@@ -126,7 +127,7 @@ def present(event: AuditEvent, changes: dict[str, tuple[Any, Any]], hidden_peopl
     model = _model(event.target_type)
     return EventView(
         event=event,
-        actor=event.actor_label,
+        actor=translated(event.actor_label),
         verb=str(AuditAction(event.action).label) if event.action in AuditAction.values else event.action,
         channel=str(CHANNEL_LABELS.get(Channel(event.channel), event.channel)),
         changes=[
@@ -137,7 +138,7 @@ def present(event: AuditEvent, changes: dict[str, tuple[Any, Any]], hidden_peopl
             )
             for name, (old, new) in sorted(changes.items())
         ],
-        reason=event.reason,
+        reason=translated(event.reason),
     )
 
 

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from email_validator import EmailNotValidError, validate_email
 from stdnum import get_cc_module
 from stdnum.eu import vat as eu_vat
+from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.ro import cui as ro_cui
 
@@ -38,9 +39,29 @@ def normalize_email(value: str) -> str:
     except EmailNotValidError as exc:
         raise ValidationError(
             _("“%(value)s” is not a valid email address: %(reason)s"),
-            params={"value": value, "reason": str(exc)},
+            params={"value": value, "reason": _email_reason(str(exc))},
             code="invalid_email",
         ) from exc
+
+
+def _email_reason(message: str) -> str:
+    """The library's reason (English only) in the user's language: its common cases by their
+    opening words, and a general reason for the rest."""
+    reasons = (
+        ("An email address must have an @-sign", _("it has no @ sign.")),
+        ("There must be something after the @-sign", _("nothing follows the @ sign.")),
+        ("There must be something before the @-sign", _("nothing comes before the @ sign.")),
+        ("The part after the @-sign is not valid. It should", _("the domain after the @ sign has no dot.")),
+        ("An email address cannot have two periods in a row", _("it has two dots in a row.")),
+        ("An email address cannot start with a period", _("it starts with a dot.")),
+        ("An email address cannot end with a period", _("it ends with a dot.")),
+    )
+    for opening, reason in reasons:
+        if message.startswith(opening):
+            return reason
+    if "invalid characters" in message:
+        return _("it contains characters that an email address may not have.")
+    return _("it is not written as an email address is.")
 
 
 def normalize_phone(value: str, region: str = DEFAULT_PHONE_REGION) -> str:
@@ -67,10 +88,21 @@ def normalize_tax_id(value: str, country: str) -> str:
         return _validate_foreign_vat(compact, country)
     except StdnumError as exc:
         raise ValidationError(
-            _("“%(value)s” is not a valid CUI or VAT number (%(reason)s)."),
-            params={"value": value, "reason": str(exc)},
+            _("“%(value)s” is not a valid CUI or VAT number: %(reason)s"),
+            params={"value": value, "reason": _tax_id_reason(exc)},
             code="invalid_tax_id",
         ) from exc
+
+
+def _tax_id_reason(error: StdnumError) -> str:
+    """The library's reason (English only) in the user's language, by the kind of error."""
+    if isinstance(error, InvalidChecksum):
+        return _("the check digit does not match; check the number for a typing error.")
+    if isinstance(error, InvalidLength):
+        return _("it has too few or too many digits.")
+    if isinstance(error, InvalidFormat):
+        return _("it has characters or a layout that this kind of number does not have.")
+    return _("it is not a number of this kind.")
 
 
 def _validate_foreign_vat(compact: str, country: str) -> str:

@@ -7,6 +7,8 @@ from typing import Any
 import phonenumbers
 from django import template
 
+from registru.core.stored_texts import translated
+
 register = template.Library()
 
 
@@ -20,6 +22,12 @@ def phone(value: str) -> str:
     except phonenumbers.NumberParseException:
         return value
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+@register.filter
+def stored_text(value: Any) -> str:
+    """A label or reason the system stored in one language, in the reader's (``core.stored_texts``)."""
+    return translated(value)
 
 
 @register.filter

@@ -157,3 +157,23 @@ def test_it_refuses_a_team_outside_the_actors_own(cast, api_for) -> None:
 def test_the_team_follows_a_new_owner(cast) -> None:
     services.update_organization(cast.alice_org, {"owner": cast.carol}, actor=cast.dora)
     assert Organization.objects.get(pk=cast.alice_org.pk).team == cast.carol.team
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("email", "foo@", "„foo@” nu este o adresă de e-mail validă: după semnul @ nu urmează nimic."),
+        ("email", "a b@firma.ro", "„a b@firma.ro” nu este o adresă de e-mail validă: conține caractere"),
+        ("cui", "18547291", "„18547291” nu este un CUI sau un cod de TVA valid: cifra de control nu se potrivește"),
+        ("cui", "123456789012", "„123456789012” nu este un CUI sau un cod de TVA valid: are prea puține"),
+    ],
+)
+def test_the_reasons_of_invalid_emails_and_tax_ids_are_in_the_users_language(field, value, expected) -> None:
+    """The libraries give their reasons in English only; Registru says them in Romanian too."""
+    from django.utils import translation
+
+    with translation.override("ro"), pytest.raises(ValidationError) as error:
+        normalize_email(value) if field == "email" else normalize_tax_id(value, "RO")
+    [message] = error.value.messages
+    assert message.startswith(expected)
+    assert not message.endswith(".).")
