@@ -113,7 +113,13 @@ class Shown:
 
     @property
     def reveal_choices(self) -> list[tuple[str, str]]:
-        return [(group, str(GROUP_LABELS[group])) for group in self.masked_groups if group in self.revealable]
+        # A group with nothing recorded is not offered: there is nothing to reveal, and the
+        # masked page already shows it empty ("—" rather than "••••").
+        return [
+            (group, str(GROUP_LABELS[group]))
+            for group in self.masked_groups
+            if group in self.revealable and any(getattr(self._person, name) for name in REVEAL_GROUPS[group])
+        ]
 
     @property
     def record(self) -> Person:

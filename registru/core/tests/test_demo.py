@@ -39,3 +39,23 @@ def test_the_demo_has_a_campaign_whose_links_open_from_the_outbox(settings) -> N
     link = re.search(r"https?://[^\s\"<]+(/p/q/[^\s\"<]+)", page)
     assert link, "the message page shows the questionnaire link"
     assert Client().get(link.group(1)).status_code == 200
+
+
+def test_the_demo_has_birth_dates_a_manager_reveals_as_the_readme_says(settings) -> None:
+    """README: as bob, a record's Reveal form shows a birth date once, for a reason."""
+    from django.utils import formats, translation
+
+    from registru.audit.models import AuditEvent
+    from registru.people.models import Person
+
+    settings.MAIL_TRANSPORT = "mailbox"
+    call_command("demo", people=12, stdout=None)
+    bob = login(User.objects.get(username="bob"))
+    person = next(p for p in Person.objects.exclude(birth_date=None) if bob.get(f"/people/{p.pk}/").status_code == 200)
+    page = bob.get(f"/people/{person.pk}/")
+    with translation.override(page.wsgi_request.LANGUAGE_CODE):
+        shown = formats.date_format(person.birth_date, "SHORT_DATE_FORMAT")
+    assert shown not in page.content.decode()
+    revealed = bob.post(f"/people/{person.pk}/reveal/", {"group": "birth_date", "reason": "verificare identitate"})
+    assert shown in revealed.content.decode()
+    assert AuditEvent.objects.filter(action="person.field_revealed", subject_id=person.pk).exists()

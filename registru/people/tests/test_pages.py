@@ -307,3 +307,16 @@ def test_an_agent_cannot_undo_a_change_to_a_field_their_role_sees_masked(cast, c
     assert "masked" in response.content.decode()
     assert Person.objects.get(pk=person.pk).birth_date == date(1980, 5, 17)
     assert AuditEvent.objects.filter(subject_id=person.pk, action="person.updated").count() == events_before
+
+
+def test_the_reveal_form_offers_only_fields_that_hold_something(cast, client_for) -> None:
+    from datetime import date
+
+    from registru.people import services
+
+    person = cast.andrei_person
+    services.update_person(person, {"birth_date": None}, actor=cast.dora)
+    client = client_for(cast.bob)  # a manager may reveal birth dates
+    assert 'value="birth_date"' not in client.get(f"/people/{person.pk}/").content.decode()
+    services.update_person(person, {"birth_date": date(1980, 5, 17)}, actor=cast.dora)
+    assert 'value="birth_date"' in client.get(f"/people/{person.pk}/").content.decode()

@@ -299,4 +299,11 @@ class Command(BaseCommand):
             "owner": organization.owner,
             "city": organization.city,
             "country": organization.country,
+            # Every other person has a birth date (sensitive: masked for most roles), so that
+            # revealing one can be tried; taken from the index, not the random sequence.
+            "birth_date": _birth_date(index) if index % 2 == 0 else None,
         }
+
+
+def _birth_date(index: int) -> date:
+    return date(1962 + index * 7 % 36, 1 + index * 5 % 12, 1 + index * 11 % 28)
