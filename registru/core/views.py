@@ -12,7 +12,7 @@ from django.db import connection
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django.views.defaults import page_not_found
@@ -89,6 +89,16 @@ def optional_int(value: Any) -> int | None:
     except (TypeError, ValueError):
         return None
     return number if 0 < number < 2**62 else None
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form sent without a valid CSRF token (a page left open too long, a browser that blocks
+    cookies): a page in the user's language that says what to do, instead of Django's English
+    one. On the public pages it speaks to the person who followed a link."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "CSRF check failed."}, status=403)
+    template = "portal/problem.html" if request.path.startswith("/p/") else "403_csrf.html"
+    return render(request, template, {"reason": "session"}, status=403)
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

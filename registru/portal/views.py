@@ -27,10 +27,14 @@ SUBJECT = SubjectActor()
 INVITATION_TOKEN_AGE = links.PREFERENCES_VALID
 
 
-def problem(request: HttpRequest, reason: str, status: int = 400, language: str | None = None) -> HttpResponse:
-    """The page for a link that cannot be used, saying why (nothing was changed)."""
+def problem(
+    request: HttpRequest, reason: str, status: int = 400, language: str | None = None, *, kind: str = "invitation"
+) -> HttpResponse:
+    """The page for a link that cannot be used, saying why (nothing was changed). ``kind`` names
+    what the link was for (invitation, questionnaire, preferences, unsubscribe), so that the
+    page speaks of it, not of an invitation."""
     with translation.override(language or translation.get_language()):
-        return render(request, "portal/problem.html", {"reason": reason}, status=status)
+        return render(request, "portal/problem.html", {"reason": reason, "kind": kind}, status=status)
 
 
 def evidence_of(request: HttpRequest) -> Evidence:
@@ -138,7 +142,7 @@ def _person_for(use: TokenUse, token: str) -> tuple[Person, str] | str:
 def preference_centre(request: HttpRequest, token: str) -> HttpResponse:
     found = _person_for(TokenUse.PREFERENCES, token)
     if isinstance(found, str):
-        return problem(request, found, status=410 if found == "expired" else 400)
+        return problem(request, found, status=410 if found == "expired" else 400, kind="preferences")
     person, _extra = found
     with translation.override(person.preferred_language):
         rows = preferences.rows_for(person)
@@ -146,7 +150,7 @@ def preference_centre(request: HttpRequest, token: str) -> HttpResponse:
         if request.method == "POST":
             wanted = set(request.POST.getlist("choice"))
             if not wanted <= {row.field for row in rows}:
-                return problem(request, "tampered")
+                return problem(request, "tampered", kind="preferences")
             may_grant = person.status == PersonStatus.ACTIVE
             preferences.apply(person, rows, wanted, actor=SUBJECT, evidence=evidence_of(request), may_grant=may_grant)
             rows, saved = preferences.rows_for(person), True
@@ -161,11 +165,11 @@ def preference_centre(request: HttpRequest, token: str) -> HttpResponse:
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     found = _person_for(TokenUse.UNSUBSCRIBE, token)
     if isinstance(found, str):
-        return problem(request, found, status=410 if found == "expired" else 400)
+        return problem(request, found, status=410 if found == "expired" else 400, kind="unsubscribe")
     person, purpose_code = found
     purpose = preferences.marketing_purpose(purpose_code)
     if purpose is None:
-        return problem(request, "closed")
+        return problem(request, "closed", kind="unsubscribe")
     with translation.override(person.preferred_language):
         if request.method == "GET":
             # Opening the link (or a mail scanner prefetching it) withdraws nothing: it asks.

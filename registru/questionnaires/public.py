@@ -42,6 +42,14 @@ def _closed(request: Request) -> str:
     return ""
 
 
+def _closed_page(http_request: HttpRequest, found: Request, reason: str) -> HttpResponse:
+    """Why this questionnaire's link cannot be used; once answered, where the preferences are."""
+    context = {"reason": reason, "kind": "questionnaire"}
+    if reason == "answered":
+        context["preferences_url"] = links.preferences_url(found.person_id)
+    return render(http_request, "portal/problem.html", context, status=410 if reason == "expired" else 409)
+
+
 class ResponseForm(forms.Form):
     """The person's fields, pre-filled, and the extra questions, built per questionnaire."""
 
@@ -105,13 +113,11 @@ class ResponseForm(forms.Form):
 def questionnaire(request: HttpRequest, token: str) -> HttpResponse:
     found = _open(token)
     if isinstance(found, str):
-        return problem(request, found, status=410 if found == "expired" else 400)
+        return problem(request, found, status=410 if found == "expired" else 400, kind="questionnaire")
     with translation.override(found.language):
         closed = _closed(found)
         if closed:
-            return render(
-                request, "portal/problem.html", {"reason": closed}, status=410 if closed == "expired" else 409
-            )
+            return _closed_page(request, found, closed)
         form = ResponseForm(request.POST or None, request=found)
         if request.method == "GET":
             services.mark_opened(found, actor=services.subject_actor(found.questionnaire))
@@ -124,7 +130,7 @@ def questionnaire(request: HttpRequest, token: str) -> HttpResponse:
                 for name, messages in exc.message_dict.items():
                     form.add_error(name if name in form.fields else None, messages)
             except services.AlreadyAnsweredError:
-                return render(request, "portal/problem.html", {"reason": "answered"}, status=409)
+                return _closed_page(request, found, "answered")
             else:
                 return render(request, "portal/questionnaire_done.html", {
                     "review": found.questionnaire.review, "confirm_all": confirm_all,

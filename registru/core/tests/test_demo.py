@@ -53,6 +53,7 @@ def test_the_demo_has_birth_dates_a_manager_reveals_as_the_readme_says(settings)
     bob = login(User.objects.get(username="bob"))
     person = next(p for p in Person.objects.exclude(birth_date=None) if bob.get(f"/people/{p.pk}/").status_code == 200)
     page = bob.get(f"/people/{person.pk}/")
+    assert person.birth_date is not None
     with translation.override(page.wsgi_request.LANGUAGE_CODE):
         shown = formats.date_format(person.birth_date, "SHORT_DATE_FORMAT")
     assert shown not in page.content.decode()

@@ -173,3 +173,40 @@ def test_two_submits_at_the_same_moment_record_one_answer(cast, purposes) -> Non
         thread.join()
     assert sorted(statuses) == [200, 409]
     assert ConsentEvent.objects.filter(invitation_id=invitation.pk).count() == 1
+
+
+def test_an_answer_sent_without_the_pages_cookie_gets_a_page_in_the_persons_words(sent) -> None:
+    """A browser that blocked the CSRF cookie, or a page left open too long: a page that says
+    what to do, in the person's words, not Django's error for developers; nothing is recorded."""
+    client = Client(enforce_csrf_checks=True)
+    path = invitation_path(sent[0])
+    assert client.get(path).status_code == 200
+    client.cookies.clear()
+    before = state()
+    response = client.post(path, {"choice": ["newsletter__email"]})
+    assert response.status_code == 403
+    content = response.content.decode()
+    assert "Open the link again from the message you received" in content
+    assert "CSRF" not in content
+    assert state() == before
+
+
+def test_a_staff_form_sent_without_its_token_gets_a_page_that_says_what_to_do(cast) -> None:
+    from registru.conftest import login
+
+    client = login(cast.alice)
+    client.handler.enforce_csrf_checks = True
+    response = client.post("/people/new/", {"given_name": "Ana"})
+    assert response.status_code == 403
+    assert "CSRF" not in response.content.decode()
+    assert "reload the page and send the form again" in response.content.decode()
+
+
+def test_an_expired_preferences_link_speaks_of_preferences_not_of_an_invitation(sent, monkeypatch) -> None:
+    url = links.preferences_url(sent[0].person_id).removeprefix(links.absolute(""))
+    monkeypatch.setattr(links, "PREFERENCES_VALID", timedelta(seconds=-1))
+    response = Client().get(url)
+    content = response.content.decode()
+    assert response.status_code == 410
+    assert "invitation" not in content.lower()
+    assert "Links to your preferences work for a limited time only" in content

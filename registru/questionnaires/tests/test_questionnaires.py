@@ -205,7 +205,12 @@ def test_replayed_expired_tampered_and_foreign_links_change_nothing(cast, due, s
     data = page_fields(Client(), mine) | {"action": "confirm", f"q{questionnaire.questions.earliest('id').pk}": "0"}
     assert Client().post(mine, data).status_code == 200
     before = state(due)
-    assert Client().post(mine, data).status_code == 409  # replayed
+    replayed = Client().post(mine, data)
+    assert replayed.status_code == 409
+    # It speaks of the questionnaire (not of an invitation) and points to the preferences.
+    assert "chestionar" in replayed.content.decode()
+    assert "invitați" not in replayed.content.decode()
+    assert replayed.context["preferences_url"] in replayed.content.decode()
     token = mine.split("/")[3]
     tampered = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
     assert Client().post(f"/p/q/{tampered}/", data).status_code == 400
