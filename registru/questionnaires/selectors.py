@@ -9,6 +9,8 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
+from registru.core.scopes import Action, restrict
+from registru.people.models import Person
 from registru.questionnaires.fields import LABELS
 from registru.questionnaires.models import (
     Answer,
@@ -101,3 +103,10 @@ def _question_result(question: Question, language: str) -> QuestionResult:
 
 def review_queue(user: Any) -> QuerySet[Proposal]:
     return reviewable(user).order_by("id")
+
+
+def already_decided(user: Any, pk: int) -> bool:
+    """Whether proposal ``pk`` is one this user could have reviewed, and it has been decided
+    (a second click, or a colleague first): they are told so, not shown "not found"."""
+    people = restrict(user, Person, Action.CHANGE)
+    return Proposal.objects.filter(pk=pk, person__in=people).exclude(status=ProposalStatus.PENDING).exists()

@@ -143,12 +143,19 @@ def _shown(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _decided_already(request: HttpRequest, pk: int) -> HttpResponse:
+    if not selectors.already_decided(request.user, pk):
+        raise Http404
+    messages.info(request, _("This correction has already been decided; nothing was changed now."))
+    return redirect("questionnaires:reviews")
+
+
 @REVIEW
 @require_POST
 def review_decide(request: HttpRequest, pk: int) -> HttpResponse:
     proposal = selectors.review_queue(request.user).filter(pk=pk).first()
     if proposal is None:
-        raise Http404
+        return _decided_already(request, pk)
     charge(request.user, [proposal.person_id])
     form = DecisionForm(request.POST)
     error = ""
@@ -156,8 +163,8 @@ def review_decide(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.decide_proposal(proposal, accept=form.cleaned_data["decision"] == "accept",
                                      reason=form.cleaned_data["reason"], actor=request.user)  # fmt: skip
-        except NotInScopeError as exc:
-            raise Http404 from exc
+        except NotInScopeError:
+            return _decided_already(request, pk)  # decided by someone else in the meantime
         except ValidationError as exc:
             error = " ".join(exc.messages)
         else:

@@ -186,6 +186,15 @@ def test_with_review_nothing_changes_until_a_manager_accepts_one_and_rejects_the
     assert "accepted by" in change.reason
     rejected = AuditEvent.objects.get(subject_id=due.pk, action="proposal.rejected")
     assert rejected.actor_label.startswith("Bob")
+    # A second click (or Back and send again) is told the correction was decided; nothing
+    # changes. Someone outside the person's scope still learns nothing.
+    events = AuditEvent.objects.count()
+    again = bob.post(f"/questionnaires/reviews/{phone.pk}/", {"decision": "reject", "reason": "x"}, follow=True)
+    assert again.status_code == 200
+    assert "already been decided" in again.content.decode()
+    assert Proposal.objects.get(pk=phone.pk).status == ProposalStatus.APPLIED
+    assert AuditEvent.objects.exclude(action__endswith="viewed").count() == events
+    assert carol.post(f"/questionnaires/reviews/{phone.pk}/", {"decision": "accept"}).status_code == 404
 
 
 # Bad links and bad input -------------------------------------------------------------------
