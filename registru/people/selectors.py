@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch, QuerySet
 
 from registru.accounts.services.budget import charge
@@ -17,7 +18,7 @@ from registru.audit.models import AuditEvent
 from registru.audit.services import record_access
 from registru.core.pagination import InvalidCursorError, Page, Sort, make_cursor, paginate, read_cursor
 from registru.core.scopes import Action, restrict
-from registru.people import search
+from registru.people import search, validation
 from registru.people.models import Affiliation, Note, Organization, Person
 from registru.people.scopes import current_affiliations, people_ids_in_scope
 
@@ -129,6 +130,33 @@ def list_people(
             charge(user, [person.pk for person in corrected.items])
             return corrected
     return page
+
+
+def possible_duplicates(user: Any, emails: list[str], phones: list[str], limit: int = 5) -> list[Person]:
+    """People in the user's scope who already have one of these emails or phones: shown before
+    a new person is added (the same form sent twice, or a colleague's record of them). Only the
+    user's own scope is searched, so the warning tells nothing about records they cannot see."""
+    wanted = _normalised(emails, validation.normalize_email) + _normalised(phones, validation.normalize_phone)
+    found: dict[int, Person] = {}
+    for value in wanted:
+        for person in _people_page(user, PeopleFilter(query=value), "name", None, limit).items:
+            held = [email.casefold() for email in person.emails] + list(person.phones)
+            if value.casefold() in held:
+                found.setdefault(person.pk, person)
+    duplicates = list(found.values())[:limit]
+    charge(user, [person.pk for person in duplicates])
+    return duplicates
+
+
+def _normalised(values: list[str], normalise: Callable[[str], str]) -> list[str]:
+    """The values as stored, leaving out those that do not validate (the form reports them)."""
+    result = []
+    for value in values:
+        try:
+            result.append(normalise(value))
+        except ValidationError:
+            continue
+    return result
 
 
 def _people_page(user: Any, criteria: PeopleFilter, sort: str, cursor: str | None, limit: int) -> Page[Person]:

@@ -214,13 +214,16 @@ def person_history_export(request: HttpRequest, pk: int) -> HttpResponseBase:
 def person_create(request: HttpRequest) -> HttpResponse:
     form = PersonForm(request.POST or None, user=request.user, initial={"owner": request.user})
     contacts = _contacts_from(request) if request.method == "POST" else {"emails": [], "phones": []}
+    duplicates: list[Person] = []
     if request.method == "POST" and form.is_valid():
+        data = _person_data(form, contacts, editing=False)
+        if not request.POST.get("add_anyway"):
+            duplicates = selectors.possible_duplicates(request.user, contacts["emails"], contacts["phones"])
+        if duplicates:
+            context = {"form": form, "contacts": contacts, "person": None, "duplicates": duplicates}
+            return render(request, "people/form.html", context)
         try:
-            person = services.create_person(
-                _person_data(form, contacts, editing=False),
-                actor=request.user,
-                reason=form.cleaned_data["reason"],
-            )
+            person = services.create_person(data, actor=request.user, reason=form.cleaned_data["reason"])
         except ValidationError as exc:
             apply_errors(form, exc, inline=CONTACT_INPUTS)
         else:

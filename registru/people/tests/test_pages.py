@@ -320,3 +320,31 @@ def test_the_reveal_form_offers_only_fields_that_hold_something(cast, client_for
     assert 'value="birth_date"' not in client.get(f"/people/{person.pk}/").content.decode()
     services.update_person(person, {"birth_date": date(1980, 5, 17)}, actor=cast.dora)
     assert 'value="birth_date"' in client.get(f"/people/{person.pk}/").content.decode()
+
+
+def test_adding_a_person_whose_email_is_on_a_record_warns_first_and_adds_only_when_told(cast, client_for) -> None:
+    """The same form sent twice (Back, then Save again) does not make a silent duplicate: the
+    page names the record that has the email and adds the person only when told it is another."""
+    client = client_for(cast.alice)
+    form = {"given_name": "Ana", "family_name": "Dublură", "emails": ["ana.dublura@firma.ro"], "phones": [""],
+            "preferred_language": "ro", "source": "other", "lawful_basis": "consent", "country": "RO",
+            "owner": cast.alice.pk}  # fmt: skip
+    assert client.post("/people/new/", form).status_code == 302
+    first = Person.objects.get(family_name="Dublură")
+    again = client.post("/people/new/", form | {"emails": ["Ana.Dublura@FIRMA.ro"]})
+    assert again.status_code == 200
+    assert [person.pk for person in again.context["duplicates"]] == [first.pk]
+    assert f"/people/{first.pk}/" in again.content.decode()
+    assert Person.objects.filter(family_name="Dublură").count() == 1
+    assert client.post("/people/new/", form | {"add_anyway": "1"}).status_code == 302
+    assert Person.objects.filter(family_name="Dublură").count() == 2
+
+
+def test_the_duplicate_warning_names_no_record_outside_the_users_scope(cast, client_for) -> None:
+    outside = cast.andrei_person  # not alice's
+    form = {"given_name": "Ana", "family_name": "Nouă", "emails": [outside.emails[0]], "phones": [""],
+            "preferred_language": "ro", "source": "other", "lawful_basis": "consent", "country": "RO",
+            "owner": cast.alice.pk}  # fmt: skip
+    response = client_for(cast.alice).post("/people/new/", form)
+    assert response.status_code == 302
+    assert outside.full_name not in client_for(cast.alice).get(response["Location"]).content.decode()
