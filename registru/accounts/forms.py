@@ -80,6 +80,12 @@ class ApproveAccessForm(forms.Form):
 
 
 class RefuseAccessForm(forms.Form):
+    # Shown beside the approval form, which has a note too: ids of their own, so that each
+    # label points to its own field.
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "refuse_%s")
+        super().__init__(*args, **kwargs)
+
     note = forms.CharField(
         label=_("Note for the requester"), max_length=500, required=False,
         help_text=_("Optional. The requester reads it."),

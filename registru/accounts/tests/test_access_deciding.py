@@ -146,3 +146,17 @@ def test_it_shows_the_decider_the_record_and_the_requester_only_the_hint(ready, 
     for_requester = client_for(ready.alice).get(f"/account/access/{request.pk}/").content.decode()
     assert ready.andrei_person.family_name not in for_requester
     assert f"/account/access/{request.pk}/approve/" not in for_requester
+
+
+def test_the_decision_page_gives_each_forms_note_its_own_id_and_a_refusal_keeps_its_note(ready, client_for) -> None:
+    import re
+
+    request = ask(ready.alice, ready.andrei_person.primary_email)
+    client = client_for(ready.andrei)
+    page = client.get(f"/account/access/{request.pk}/").content.decode()
+    ids = re.findall(r'id="([^"]+)"', page)
+    assert len(ids) == len(set(ids)), "every id on the page is unique"
+    assert 'for="refuse_note"' in page
+    client.post(f"/account/access/{request.pk}/refuse/", {"note": "Nu e clientul tău."})
+    refused = AccessRequest.objects.get(pk=request.pk)
+    assert (refused.status, refused.decision_note) == ("refused", "Nu e clientul tău.")
