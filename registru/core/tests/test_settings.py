@@ -90,3 +90,11 @@ def test_it_rejects_a_queue_url_it_does_not_understand(tmp_path: Path) -> None:
     result = registru("check", env={"REGISTRU_DATA_DIR": str(tmp_path), "REGISTRU_QUEUE_URL": "amqp://x"}, cwd=tmp_path)
     assert result.returncode != 0
     assert "REGISTRU_QUEUE_URL" in result.stderr
+
+
+def test_serve_points_links_at_itself_unless_a_public_address_is_configured() -> None:
+    from registru.core.management.commands.serve import local_public_url
+
+    assert local_public_url("127.0.0.1", 8765, {}) == "http://127.0.0.1:8765"
+    assert local_public_url("0.0.0.0", 8000, {}) == "http://127.0.0.1:8000"  # noqa: S104
+    assert local_public_url("127.0.0.1", 8765, {"REGISTRU_PUBLIC_URL": "https://crm.firma.ro"}) is None

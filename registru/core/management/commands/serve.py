@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import signal
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -11,6 +13,16 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from registru.core.workers import start_consumer
+
+
+def local_public_url(host: str, port: int, environ: Mapping[str, str]) -> str | None:
+    """Where links in messages should point when no public address is configured: this
+    server (``serve --port 8765`` makes consent links on port 8765, not the default 8000).
+    None when ``REGISTRU_PUBLIC_URL`` is set: a configured address always wins."""
+    if environ.get("REGISTRU_PUBLIC_URL"):
+        return None
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 (a name, not a bind)
+    return f"http://{shown_host}:{port}"
 
 
 class Command(BaseCommand):
@@ -33,6 +45,9 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
         url = f"http://{options['host']}:{options['port']}/"
+        local = local_public_url(options["host"], options["port"], os.environ)
+        if local is not None and not settings.PRODUCTION:  # production names its address
+            settings.PUBLIC_URL = local
         self.stdout.write(self.style.SUCCESS(f"Registru is running at {url}  (Ctrl-C stops it)"))
         try:
             serve(
