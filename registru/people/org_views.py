@@ -65,6 +65,7 @@ def organization_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "note_form": NoteForm(),
         "tab": "details",
         "procedure_form": _procedure_form(request, organization),
+        "may_change": selectors.may_change_organization(request.user, organization),
     }
     return render(request, "people/org_detail.html", context)
 
@@ -88,6 +89,7 @@ def organization_history(request: HttpRequest, pk: int) -> HttpResponse:
         "page": page,
         "events": presented(request, page),
         "tab": "history",
+        "may_change": selectors.may_change_organization(request.user, organization),
     }
     return render(request, "people/org_history.html", context)
 

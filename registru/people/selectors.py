@@ -67,6 +67,14 @@ def get_person(user: Any, pk: int, action: Action = Action.VIEW) -> Person:
     return person
 
 
+def may_change_person(user: Any, person: Person) -> bool:
+    """Whether the user may change ``person``: what a page offers follows what the change
+    views will accept (``get_person(..., Action.CHANGE)``), so a view grant offers no button
+    that answers "not found". Neither charged nor recorded: the person is already shown.
+    """
+    return people_for(user, Action.CHANGE).filter(pk=person.pk).exists()
+
+
 @contextmanager
 def denial_recorded(user: Any, model: type[Any], pk: int, action: Action) -> Iterator[None]:
     """Record a request for a record outside the user's scope as a security event, then let the
@@ -305,6 +313,11 @@ def organizations_for(user: Any, action: Action = Action.VIEW) -> QuerySet[Organ
 def get_organization(user: Any, pk: int, action: Action = Action.VIEW) -> Organization:
     with denial_recorded(user, Organization, pk, action):
         return organizations_for(user, action).select_related("owner", "team").get(pk=pk)
+
+
+def may_change_organization(user: Any, organization: Organization) -> bool:
+    """Whether the user may change ``organization``, as the change views decide it."""
+    return organizations_for(user, Action.CHANGE).filter(pk=organization.pk).exists()
 
 
 def filter_organizations(user: Any, criteria: OrganizationFilter) -> QuerySet[Organization]:

@@ -118,11 +118,12 @@ def presented(request: HttpRequest, events: Any) -> list[Any]:
 
 
 def _head_context(request: HttpRequest, person: Person) -> dict[str, Any]:
-    """What the page header may say about a merge: the other record only if the user may see it."""
+    """What the page header may offer (changes only to those who may make them) and say about a
+    merge (the other record only if the user may see it).
+    """
     target = person.merged_into_id
-    if target is None:
-        return {"merged_into_visible": False}
-    return {"merged_into_visible": selectors.people_for(request.user).filter(pk=target).exists()}
+    visible = target is not None and selectors.people_for(request.user).filter(pk=target).exists()
+    return {"merged_into_visible": visible, "may_change": selectors.may_change_person(request.user, person)}
 
 
 @records_required
@@ -176,16 +177,20 @@ def person_history(request: HttpRequest, pk: int) -> HttpResponse:
     events, form = _filtered_history(request, person)
     page = Paginator(events, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     record_access(AuditAction.HISTORY_VIEWED, actor=request.user, target=person, subject_id=person.pk)
+    head = _head_context(request, person)
     context = {
         "person": person, "page": page, "events": presented(request, page), "tab": "history", "form": form,
-        "may_export": may_read_trail(request.user), "undoable": _undoable(request, page),
+        "may_export": may_read_trail(request.user), "undoable": _undoable(request, page, head["may_change"]),
     }  # fmt: skip
-    context |= _head_context(request, person)
-    return render(request, "people/history.html", context)
+    return render(request, "people/history.html", context | head)
 
 
-def _undoable(request: HttpRequest, events: Any) -> set[int]:
-    """The changes on this page the user may undo: none that touches a field masked for them."""
+def _undoable(request: HttpRequest, events: Any, may_change: bool) -> set[int]:
+    """The changes on this page the user may undo: none without the right to change the person
+    (a view grant), none that touches a field masked for them.
+    """
+    if not may_change:
+        return set()
     masked = disclosure.field_policy(request.user).masked
     changes = (event for event in events if event.action == AuditAction.PERSON_UPDATED)
     return {event.pk for event in changes if not masked & set(event.fields.split())}
@@ -464,7 +469,12 @@ def _merge_candidates(request: HttpRequest, primary: Person) -> HttpResponse:
     candidates: list[Person] = []
     if query.strip():
         page = selectors.list_people(request.user, selectors.PeopleFilter(query=query), limit=11)
-        candidates = [person for person in page.items if person.pk != primary.pk][:10]
+        # A merge changes both records: someone the user may only view (a view grant) is no candidate.
+        found = [person.pk for person in page.items if person.pk != primary.pk]
+        changeable = set(
+            selectors.people_for(request.user, Action.CHANGE).filter(pk__in=found).values_list("pk", flat=True)
+        )
+        candidates = [person for person in page.items if person.pk in changeable][:10]
     context = {"candidates": disclosure.for_list(candidates), "query": query}
     return render(request, "people/_merge_candidates.html", context)
 
