@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
+from django.apps import apps
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from registru.audit.actions import AuditAction
 from registru.audit.presenters import CHANNEL_LABELS
 from registru.audit.selectors import TrailFilter
-from registru.core.pii import classification, personal_data_models
+from registru.core.pii import classification
 
 READ_ACTIONS = (
     AuditAction.PERSON_VIEWED,
@@ -23,13 +26,22 @@ READ_ACTIONS = (
 )
 
 
-def field_choices() -> list[tuple[str, str]]:
+# Besides what a record's form edits, the states its page shows are fields a user knows.
+SHOWN_STATES = ("status", "archived_at", "last_verified_at", "stale_since")
+
+
+def field_choices(records: Sequence[str]) -> list[tuple[str, str]]:
+    """The fields of ``records`` (model labels) that a user knows from their forms and pages, by
+    their translated names. Internal columns (sort keys, versions, digests, leases) are left out:
+    nobody filters by what they have never seen.
+    """
     names: dict[str, str] = {}
-    for model in personal_data_models():
-        for name in classification(model):
-            field = model._meta.get_field(name)
-            names.setdefault(name, str(getattr(field, "verbose_name", name)))
-    return [("", str(_("Any field"))), *sorted(names.items(), key=lambda item: item[1])]
+    for label in records:
+        model = apps.get_model(label)
+        shown = [name for name in SHOWN_STATES if name in classification(model)]
+        for name in (*getattr(model, "EDITABLE", ()), *shown):
+            names.setdefault(name, capfirst(str(model._meta.get_field(name).verbose_name)))
+    return [("", str(_("Any field"))), *sorted(names.items(), key=lambda item: item[1].casefold())]
 
 
 class DateInput(forms.DateInput):
@@ -44,9 +56,12 @@ class HistoryFilterForm(forms.Form):
     date_to = forms.DateField(label=_("Until"), required=False, widget=DateInput())
     reads = forms.BooleanField(label=_("Also show who opened the record"), required=False)
 
+    # A person's History: the fields of the person (model labels, for ``field_choices``).
+    RECORDS: Sequence[str] = ("people.Person",)
+
     def __init__(self, *args: Any, actors: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._choose("field", field_choices())
+        self._choose("field", field_choices(self.RECORDS))
         self._choose("actor", [("", _("Anyone")), *actors])
         self._choose("channel", [("", _("Any channel")), *((str(c), label) for c, label in CHANNEL_LABELS.items())])
 
@@ -55,14 +70,33 @@ class HistoryFilterForm(forms.Form):
         assert isinstance(field, forms.ChoiceField)
         field.choices = choices
 
-    def criteria(self) -> TrailFilter:
-        if not self.is_valid():
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", _("This date is before the start date: choose one on or after it."))
+        return data
+
+    def criteria(self) -> TrailFilter | None:
+        """What to narrow the events to; None when a filter is wrong. The page then shows the
+        errors and no events: the whole trail under filters that were not applied would read as
+        their result.
+        """
+        if not self.is_bound:
             return TrailFilter()
+        if not self.is_valid():
+            return None
         data = self.cleaned_data
         return TrailFilter(
             field=data["field"], actor_id=data["actor"], channel=data["channel"],
             date_from=data["date_from"], date_to=data["date_to"],
         )  # fmt: skip
+
+    @property
+    def narrowed(self) -> bool:
+        """Whether valid filters narrow the events (an empty answer then says so)."""
+        criteria = self.criteria()
+        return criteria is not None and criteria != TrailFilter()
 
     @property
     def with_reads(self) -> bool:
@@ -72,15 +106,17 @@ class HistoryFilterForm(forms.Form):
 class TrailFilterForm(HistoryFilterForm):
     action = forms.ChoiceField(label=_("Action"), required=False)
     person = forms.IntegerField(label=_("Person id"), required=False, min_value=1, max_value=2**62)
+    # The whole trail: the fields of the records that have a page and a form of their own.
+    RECORDS = ("people.Person", "people.Organization")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._choose("action", [("", _("Any action")), *AuditAction.choices])
         del self.fields["reads"]
 
-    def criteria(self) -> TrailFilter:
+    def criteria(self) -> TrailFilter | None:
         criteria = super().criteria()
-        if self.is_valid():
+        if criteria is not None and self.is_bound:
             criteria.action = self.cleaned_data["action"]
             criteria.subject_id = self.cleaned_data["person"]
         return criteria

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -38,7 +39,9 @@ def trail(request: HttpRequest) -> HttpResponse:
     from registru.audit.models import AuditEvent
 
     form = TrailFilterForm(request.GET or None, actors=actors_in(AuditEvent.objects.all()))
-    events = trail_for(request.user, form.criteria())
+    criteria = form.criteria()
+    # Wrong filters: their errors, and no events that would pass for their result.
+    events = AuditEvent.objects.none() if criteria is None else trail_for(request.user, criteria)
     try:
         page = paginate(events, Sort("id", descending=True), "trail", request.GET.get("cursor"), TRAIL_PAGE_SIZE)
     except InvalidCursorError:
@@ -54,8 +57,22 @@ def trail(request: HttpRequest) -> HttpResponse:
 @login_required
 def trail_export(request: HttpRequest) -> HttpResponseBase:
     _trail_reader(request)
-    form = TrailFilterForm(request.GET or None, actors=[])
-    return trail_download(request, person_id=None, criteria=form.criteria())
+    from registru.audit.models import AuditEvent
+
+    form = TrailFilterForm(request.GET or None, actors=actors_in(AuditEvent.objects.all()))
+    criteria = form.criteria()
+    if criteria is None:
+        return filters_refused(request, reverse("audit:trail"))
+    return trail_download(request, person_id=None, criteria=criteria)
+
+
+def filters_refused(request: HttpRequest, page: str) -> HttpResponse:
+    """Back to the page with the same filters, where their errors show: an export under wrong
+    filters would hold the whole trail and pass for their result."""
+    messages.error(request, _("Correct the filters: nothing was exported."))
+    query = request.GET.copy()
+    query.pop("format", None)
+    return redirect(f"{page}?{query.urlencode()}")
 
 
 @login_required

@@ -22,7 +22,7 @@ from registru.audit.forms import READ_ACTIONS, HistoryFilterForm
 from registru.audit.presenters import present_all
 from registru.audit.selectors import actors_in, filtered, may_read_trail
 from registru.audit.services import record_access
-from registru.audit.views import trail_download
+from registru.audit.views import filters_refused, trail_download
 from registru.core.errors import ConflictError, NotInScopeError
 from registru.core.pagination import InvalidCursorError
 from registru.core.scopes import Action, restrict
@@ -199,9 +199,12 @@ def _undoable(request: HttpRequest, events: Any, may_change: bool) -> set[int]:
 def _filtered_history(request: HttpRequest, person: Person) -> tuple[Any, HistoryFilterForm]:
     events = selectors.person_history(request.user, person)
     form = HistoryFilterForm(request.GET or None, actors=actors_in(events))
+    criteria = form.criteria()
+    if criteria is None:  # wrong filters: their errors, and no events that would pass for their result
+        return events.none(), form
     if not form.with_reads:
         events = events.exclude(action__in=READ_ACTIONS)
-    return filtered(events, form.criteria()), form
+    return filtered(events, criteria), form
 
 
 @records_required
@@ -210,8 +213,11 @@ def person_history_export(request: HttpRequest, pk: int) -> HttpResponseBase:
     person = _person_or_404(request, pk)
     if not may_read_trail(request.user):
         raise PermissionDenied
-    form = HistoryFilterForm(request.GET or None, actors=[])
-    return trail_download(request, person_id=person.pk, criteria=form.criteria())
+    form = HistoryFilterForm(request.GET or None, actors=actors_in(selectors.person_history(request.user, person)))
+    criteria = form.criteria()
+    if criteria is None:
+        return filters_refused(request, reverse("people:history", args=[pk]))
+    return trail_download(request, person_id=person.pk, criteria=criteria)
 
 
 @records_required
