@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -197,29 +198,41 @@ def login_code_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         if AxesProxyHandler.is_locked(request, {"username": user.username}):
             return _code_locked_out(request, user)
-        device = twofactor.check_code(user, form.cleaned_data["code"])
-        if device is not None:
-            request.session.pop(PENDING, None)
-            user.backend = pending["backend"]
-            return _complete_login(request, user, device, pending["next"])
-        refused = _code_refused(request, user, form)
+        try:
+            device = twofactor.check_code(user, form.cleaned_data["code"])
+        except twofactor.CodeThrottledError as exc:
+            refusal = throttled_message(exc.seconds)
+        else:
+            if device is not None:
+                request.session.pop(PENDING, None)
+                user.backend = pending["backend"]
+                return _complete_login(request, user, device, pending["next"])
+            refusal = _("Wrong code. Enter the code your app shows now, or a recovery code.")
+        refused = _code_refused(request, user, form, refusal)
         if refused is not None:
             return refused
     return render(request, "registration/login_code.html", {"form": form})
 
 
-def _code_refused(request: HttpRequest, user: User, form: CodeForm) -> HttpResponse | None:
+def throttled_message(seconds: int) -> str:
+    """What a code tried while wrong ones slow the device down reads: it was not checked (it may
+    well be right), and when the next one will be."""
+    text = ngettext(
+        "Too many wrong codes: this one was not checked. Wait %(seconds)d second, then enter the newest code.",
+        "Too many wrong codes: this one was not checked. Wait %(seconds)d seconds, then enter the newest code.",
+        seconds,
+    )
+    return text % {"seconds": seconds}
+
+
+def _code_refused(request: HttpRequest, user: User, form: CodeForm, refusal: str) -> HttpResponse | None:
     # A wrong code is a failed login for throttling: the code step locks out like the password.
+    # So is a code tried too soon, unchecked, as an attempt while locked out is (_code_locked_out).
     user_login_failed.send(sender=__name__, credentials={"username": user.username}, request=request)
     if getattr(request, "axes_locked_out", False):
         return _code_locked_out(request, user, counted=True)
     sessions.record_login_failure(user, actor=user, action=A.TWO_FACTOR_FAILED, reason=_failures(request))
-    until = twofactor.blocked_until(user)
-    if until is not None:
-        wait = max(1, math.ceil((until - timezone.now()).total_seconds()))
-        form.add_error("code", _("Wrong code. Too many wrong codes: wait %(seconds)s seconds.") % {"seconds": wait})
-    else:
-        form.add_error("code", _("Wrong code. Enter the code your app shows now, or a recovery code."))
+    form.add_error("code", refusal)
     return None
 
 
@@ -246,12 +259,16 @@ def two_factor(request: HttpRequest) -> HttpResponse:
     device = twofactor.begin_enrolment(user, actor=user)
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        codes = twofactor.confirm_enrolment(user, form.cleaned_data["code"], actor=user)
-        if codes is not None:
-            _verified_now(request, user)
-            context = _two_factor_state(user) | {"recovery_codes": codes, "just_enrolled": True}
-            return render(request, "accounts/two_factor.html", context)
-        form.add_error("code", _("That code does not match. Check the app's clock and try the newest code."))
+        try:
+            codes = twofactor.confirm_enrolment(user, form.cleaned_data["code"], actor=user)
+        except twofactor.CodeThrottledError as exc:
+            form.add_error("code", throttled_message(exc.seconds))
+        else:
+            if codes is not None:
+                _verified_now(request, user)
+                context = _two_factor_state(user) | {"recovery_codes": codes, "just_enrolled": True}
+                return render(request, "accounts/two_factor.html", context)
+            form.add_error("code", _("That code does not match. Check the app's clock and try the newest code."))
     context = {
         "form": form,
         "qr": twofactor.qr_svg(device),
@@ -301,12 +318,16 @@ def disable_two_factor(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("Your role requires two-factor authentication: it cannot be turned off."))
         return redirect("accounts:two_factor")
     form = CodeForm(request.POST)
-    if form.is_valid() and twofactor.disable_two_factor(user, form.cleaned_data["code"], actor=user):
-        messages.success(request, _("Two-factor authentication is off."))
-        return redirect("accounts:account")
+    refusal = _("That code does not match: two-factor authentication is still on.")
+    try:
+        if form.is_valid() and twofactor.disable_two_factor(user, form.cleaned_data["code"], actor=user):
+            messages.success(request, _("Two-factor authentication is off."))
+            return redirect("accounts:account")
+    except twofactor.CodeThrottledError as exc:
+        refusal = throttled_message(exc.seconds)
     sessions.record_login_failure(user, actor=user, action=A.TWO_FACTOR_FAILED, reason="turning two-factor off")
     state = _two_factor_state(user) | {"disable_form": form}
-    form.add_error(None, _("That code does not match: two-factor authentication is still on."))
+    form.add_error(None, refusal)
     return render(request, "accounts/two_factor.html", state, status=400)
 
 

@@ -7,11 +7,12 @@ already used is refused), and wrong codes slow the device down exponentially. Lo
 
 from __future__ import annotations
 
+import math
 import re
-from datetime import datetime
 from typing import Any
 
 import segno
+from django.utils import timezone
 from django_otp import verify_token
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -69,14 +70,22 @@ def secret_text(device: TOTPDevice) -> str:
     return " ".join(key[i : i + 4] for i in range(0, len(key), 4))
 
 
-def blocked_until(user: Any) -> datetime | None:
-    """When wrong codes have slowed the user's devices down: the time the next try is allowed."""
-    for device in filter(None, [totp_device(user), recovery_device(user)]):
-        allowed, data = device.verify_is_allowed()
-        if not allowed and data and data.get("locked_until"):
-            until: datetime = data["locked_until"]
-            return until
-    return None
+class CodeThrottledError(Exception):
+    """Wrong codes have slowed the device down: the code was not checked, and may be right.
+    ``seconds``: how long until the device checks codes again."""
+
+    def __init__(self, seconds: int) -> None:
+        super().__init__(f"the device checks codes again in {seconds} s")
+        self.seconds = seconds
+
+
+def _ensure_checkable(device: Device) -> None:
+    # django-otp refuses every code while the device is slowed down and answers "no" as for a
+    # wrong one; asking first lets the page say why, instead of calling a right code wrong.
+    allowed, data = device.verify_is_allowed()
+    until = (data or {}).get("locked_until")
+    if not allowed and until is not None:
+        raise CodeThrottledError(max(1, math.ceil((until - timezone.now()).total_seconds())))
 
 
 # Writes ----------------------------------------------------------------------------------
@@ -102,9 +111,13 @@ def _issue_recovery_codes(user: User) -> list[str]:
 @service
 def confirm_enrolment(user: User, code: str, *, actor: Any) -> list[str] | None:
     """Turn two-factor on when ``code`` matches the scanned key; returns the recovery codes
-    (shown once), or None for a wrong code (the wrong try still counts for throttling)."""
+    (shown once), or None for a wrong code (the wrong try still counts for throttling).
+    Raises ``CodeThrottledError`` when wrong codes have slowed the key down (code not checked)."""
     device = totp_device(user, confirmed=False)
-    if device is None or verify_token(user, device.persistent_id, normalized(code)) is None:
+    if device is None:
+        return None
+    _ensure_checkable(device)
+    if verify_token(user, device.persistent_id, normalized(code)) is None:
         return None
     TOTPDevice.objects.filter(user_id=user.pk, confirmed=True).delete()
     device.confirmed = True
@@ -130,7 +143,8 @@ def _remove_devices(user: User) -> None:
 
 @service
 def disable_two_factor(user: User, code: str, *, actor: Any) -> bool:
-    """Turn two-factor off, on a current code from the app (or a recovery code)."""
+    """Turn two-factor off, on a current code from the app (or a recovery code). Raises
+    ``CodeThrottledError`` as ``check_code`` does."""
     if check_code(user, code) is None:
         return False
     _remove_devices(user)
@@ -150,12 +164,14 @@ def reset_two_factor(user: User, *, actor: Any, reason: str = "") -> None:
 
 def check_code(user: Any, code: str) -> Device | None:
     """The device that accepts ``code`` (an app code, or a recovery code, which is used up),
-    or None. Not a service: django-otp writes only its counters, and a wrong try must count
-    even when the caller's transaction is rolled back."""
+    or None. Raises ``CodeThrottledError`` when wrong codes have slowed that device down: the
+    code was not checked. Not a service: django-otp writes only its counters, and a wrong try
+    must count even when the caller's transaction is rolled back."""
     code = normalized(code)
     device: Device | None = totp_device(user) if _TOTP_SHAPE.fullmatch(code) else recovery_device(user)
     if device is None or not code:
         return None
+    _ensure_checkable(device)
     return verify_token(user, device.persistent_id, code)
 
 
