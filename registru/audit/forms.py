@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -41,7 +42,13 @@ def field_choices(records: Sequence[str]) -> list[tuple[str, str]]:
         shown = [name for name in SHOWN_STATES if name in classification(model)]
         for name in (*getattr(model, "EDITABLE", ()), *shown):
             names.setdefault(name, capfirst(str(model._meta.get_field(name).verbose_name)))
-    return [("", str(_("Any field"))), *sorted(names.items(), key=lambda item: item[1].casefold())]
+    return [("", str(_("Any field"))), *sorted(names.items(), key=lambda item: _alphabetical(item[1]))]
+
+
+def _alphabetical(label: str) -> list[tuple[str, str]]:
+    # A letter with a diacritic right after its base letter, as the Romanian alphabet has them
+    # (t, ț, u), not after z as code points would put it.
+    return [(unicodedata.normalize("NFD", char)[0].casefold(), char.casefold()) for char in label]
 
 
 class DateInput(forms.DateInput):

@@ -79,3 +79,9 @@ def test_an_export_filtered_by_who_keeps_that_filter(cast, history, client_for) 
     exported = json.loads(b"".join(answer.streaming_content))["events"]
     andreis = AuditEvent.objects.filter(subject_id=history.pk, actor_id=cast.andrei.pk).order_by("id")
     assert [event["id"] for event in exported] == list(andreis.values_list("pk", flat=True))
+
+
+def test_the_field_names_are_in_the_romanian_alphabets_order(cast) -> None:
+    with translation.override("ro"):
+        labels = [label for _name, label in HistoryFilterForm(actors=[]).fields["field"].choices][1:]  # type: ignore[attr-defined]
+    assert labels.index("Temei legal") < labels.index("Țară") < labels.index("Ultima verificare")
