@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -68,6 +69,15 @@ def actors_in(events: QuerySet[AuditEvent]) -> list[tuple[int, str]]:
     """The (id, label) of staff who appear in these events, for the actor filter."""
     pairs = events.exclude(actor_id=None).order_by().values_list("actor_id", "actor_label").distinct()
     return sorted({(int(pk), label) for pk, label in pairs if pk is not None}, key=lambda pair: pair[1].lower())[:200]
+
+
+def staff_actors() -> list[tuple[int, str]]:
+    """Every staff account as (id, label), for the whole trail's actor filter. Only staff act
+    under an id, and Registru deactivates accounts but never deletes them, so this is every
+    actor the trail can name by id; read from the accounts rather than by a DISTINCT over the
+    trail, which reads every event (290 ms a page for a million events, seconds for ten)."""
+    users = get_user_model().objects.only("username", "first_name", "last_name")
+    return sorted(((user.pk, user.label) for user in users), key=lambda pair: pair[1].lower())
 
 
 def trail_status() -> dict[str, Any]:

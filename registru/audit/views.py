@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from registru.accounts.roles import Capability
 from registru.audit.forms import TrailFilterForm
 from registru.audit.presenters import present_across_people
-from registru.audit.selectors import TrailFilter, actors_in, may_read_trail, trail_for, trail_status
+from registru.audit.selectors import TrailFilter, may_read_trail, staff_actors, trail_for, trail_status
 from registru.audit.services.exporting import export_trail
 from registru.core.pagination import InvalidCursorError, Sort, paginate
 
@@ -38,7 +38,7 @@ def trail(request: HttpRequest) -> HttpResponse:
     _trail_reader(request)
     from registru.audit.models import AuditEvent
 
-    form = TrailFilterForm(request.GET or None, actors=actors_in(AuditEvent.objects.all()))
+    form = TrailFilterForm(request.GET or None, actors=staff_actors())
     criteria = form.criteria()
     # Wrong filters: their errors, and no events that would pass for their result.
     events = AuditEvent.objects.none() if criteria is None else trail_for(request.user, criteria)
@@ -57,9 +57,7 @@ def trail(request: HttpRequest) -> HttpResponse:
 @login_required
 def trail_export(request: HttpRequest) -> HttpResponseBase:
     _trail_reader(request)
-    from registru.audit.models import AuditEvent
-
-    form = TrailFilterForm(request.GET or None, actors=actors_in(AuditEvent.objects.all()))
+    form = TrailFilterForm(request.GET or None, actors=staff_actors())
     criteria = form.criteria()
     if criteria is None:
         return filters_refused(request, reverse("audit:trail"))
