@@ -165,6 +165,7 @@ AXES_USERNAME_CALLABLE = "registru.accounts.throttling.axes_username"
 
 LANGUAGE_CODE = env_choice("REGISTRU_DEFAULT_LANGUAGE", "ro", ("ro", "en"))
 LANGUAGES = [("ro", _("Romanian")), ("en", _("English"))]
+FORMAT_MODULE_PATH = ["registru.formats"]  # English dates day first, on a 24-hour clock
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
 TIME_ZONE = env_str("REGISTRU_TIME_ZONE", "Europe/Bucharest")
 USE_I18N = True

@@ -58,3 +58,16 @@ def test_the_compiled_catalogue_matches_the_source() -> None:
 def test_it_uses_comma_below_diacritics() -> None:
     text = (LOCALE / "django.po").read_text(encoding="utf-8")
     assert not set("şţŞŢ") & set(text)
+
+
+def test_dates_read_day_first_on_a_24_hour_clock_in_both_languages() -> None:
+    from datetime import UTC, date, datetime
+
+    from django.utils import formats, translation
+
+    moment = datetime(2026, 11, 30, 14, 9, tzinfo=UTC)  # shown as given: date_format does not convert
+    with translation.override("en"):
+        assert formats.date_format(moment, "SHORT_DATETIME_FORMAT") == "30 Nov 2026, 14:09"
+        assert formats.date_format(date(1980, 5, 17), "SHORT_DATE_FORMAT") == "17 May 1980"
+    with translation.override("ro"):
+        assert formats.date_format(moment, "SHORT_DATETIME_FORMAT") == "30.11.2026, 14:09"
