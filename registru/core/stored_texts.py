@@ -41,6 +41,11 @@ EXACT: dict[str, Promise] = {
     "export download: not the requester": _("export download: not the requester"),
 }
 ACTIONS: dict[str, Promise] = {"view": _("view"), "change": _("change"), "delete": _("delete")}
+# The groups of masked fields a reveal names (``people.disclosure.REVEAL_GROUPS``).
+GROUPS: dict[str, Promise] = {
+    "emails": _("Emails"), "phones": _("Phones"), "address": _("Address"), "birth_date": _("Birth date"),
+}  # fmt: skip
+GROUP_LIST = r"(?:emails|phones|address|birth_date)(?:, (?:emails|phones|address|birth_date))*"
 
 # Texts with a part that varies: the pattern, and the translated text it names its parts in.
 PATTERNS: list[tuple[re.Pattern[str], Promise]] = [
@@ -50,7 +55,8 @@ PATTERNS: list[tuple[re.Pattern[str], Promise]] = [
     (re.compile(r"questionnaire #(?P<id>\d+)"), _("questionnaire #%(id)s")),
     (re.compile(r"questionnaire #(?P<id>\d+) unanswered"), _("questionnaire #%(id)s unanswered")),
     (re.compile(r"session (?P<id>\d+)"), _("session %(id)s")),
-    (re.compile(r"reveal refused: (?P<groups>.+)"), _("reveal refused: %(groups)s")),
+    (re.compile(rf"reveal refused: (?P<groups>{GROUP_LIST}|-)"), _("reveal refused: %(groups)s")),
+    (re.compile(rf"(?P<groups>{GROUP_LIST}): (?P<reason>.*)", re.DOTALL), _("%(groups)s: %(reason)s")),
     (re.compile(r"(?P<what>.+): viewing blocked \(view budget\)"), _("%(what)s: viewing blocked (view budget)")),
 ]
 
@@ -64,6 +70,14 @@ def translated(text: Any) -> str:
     for pattern, template in PATTERNS:
         match = pattern.fullmatch(text)
         if match:
-            parts = {key: str(ACTIONS.get(value, value)) for key, value in match.groupdict().items()}
+            parts = {key: _part(key, value) for key, value in match.groupdict().items()}
             return str(template) % parts
     return text
+
+
+def _part(name: str, value: str) -> str:
+    if name == "groups":
+        return ", ".join(str(GROUPS.get(group, group)) for group in value.split(", "))
+    if name == "action":
+        return str(ACTIONS.get(value, value))
+    return value

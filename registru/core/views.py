@@ -6,6 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
@@ -13,6 +14,7 @@ from django.forms import Form
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django.views.defaults import page_not_found
@@ -97,8 +99,14 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     one. On the public pages it speaks to the person who followed a link."""
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "CSRF check failed."}, status=403)
-    template = "portal/problem.html" if request.path.startswith("/p/") else "403_csrf.html"
-    return render(request, template, {"reason": "session"}, status=403)
+    if not request.path.startswith("/p/"):
+        return render(request, "403_csrf.html", {"reason": "session"}, status=403)
+    # The public forms carry the language they were shown in (the person's, not the browser's).
+    language = request.POST.get("page_language", "")
+    if language not in dict(settings.LANGUAGES):
+        language = translation.get_language()
+    with translation.override(language):
+        return render(request, "portal/problem.html", {"reason": "session"}, status=403)
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

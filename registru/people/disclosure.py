@@ -108,6 +108,11 @@ class Shown:
         return {name: mask_value(name, getattr(self._person, name)) for name in self.masked}
 
     @property
+    def hides_something(self) -> bool:
+        """Whether a masked field holds a value (an empty one is shown empty, not masked)."""
+        return any(getattr(self._person, name, None) for name in self.masked)
+
+    @property
     def masked_groups(self) -> list[str]:
         return [group for group, names in REVEAL_GROUPS.items() if set(names) & self.masked]
 

@@ -38,3 +38,15 @@ def test_the_history_shows_a_system_actor_and_reason_in_the_readers_language(cas
     content = client.get(f"/people/{cast.andrei_person.pk}/history/", HTTP_ACCEPT_LANGUAGE="ro").content.decode()
     assert "date demonstrative" in content
     assert "demo data" not in content
+
+
+def test_a_reveal_names_its_fields_by_their_names_not_their_codes() -> None:
+    from registru.core.stored_texts import GROUPS
+    from registru.people.disclosure import REVEAL_GROUPS
+
+    assert set(GROUPS) == set(REVEAL_GROUPS)
+    with translation.override("ro"):
+        assert translated("birth_date: Verificare identitate") == "Data nașterii: Verificare identitate"
+        assert translated("emails, phones: client nou") == "Adrese de e-mail, Telefoane: client nou"
+        assert translated("reveal refused: address") == "afișare refuzată: Adresă"
+        assert translated("Sunat azi: a cerut ofertă") == "Sunat azi: a cerut ofertă"

@@ -348,3 +348,16 @@ def test_the_duplicate_warning_names_no_record_outside_the_users_scope(cast, cli
     response = client_for(cast.alice).post("/people/new/", form)
     assert response.status_code == 302
     assert outside.full_name not in client_for(cast.alice).get(response["Location"]).content.decode()
+
+
+def test_a_person_with_nothing_in_the_masked_fields_is_not_said_to_have_masked_fields(cast, client_for) -> None:
+    from datetime import date
+
+    from registru.people import services
+
+    person = cast.andrei_person
+    services.update_person(person, {"birth_date": None}, actor=cast.dora)
+    note = "Some fields are masked for your role."  # for agents, birth dates are
+    assert note not in client_for(cast.andrei).get(f"/people/{person.pk}/").content.decode()
+    services.update_person(person, {"birth_date": date(1980, 5, 17)}, actor=cast.dora)
+    assert note in client_for(cast.andrei).get(f"/people/{person.pk}/").content.decode()

@@ -3,6 +3,7 @@ at once. Each gets a clear page, never a 5xx, and changes nothing."""
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import timedelta
 
@@ -178,15 +179,18 @@ def test_two_submits_at_the_same_moment_record_one_answer(cast, purposes) -> Non
 def test_an_answer_sent_without_the_pages_cookie_gets_a_page_in_the_persons_words(sent) -> None:
     """A browser that blocked the CSRF cookie, or a page left open too long: a page that says
     what to do, in the person's words, not Django's error for developers; nothing is recorded."""
-    client = Client(enforce_csrf_checks=True)
+    client = Client(enforce_csrf_checks=True, headers={"accept-language": "en"})  # an English browser
     path = invitation_path(sent[0])
-    assert client.get(path).status_code == 200
+    page = client.get(path)
+    assert page.status_code == 200
+    [language] = re.findall(r'name="page_language" value="(\w+)"', page.content.decode())
+    assert language == sent[0].person.preferred_language == "ro"
     client.cookies.clear()
     before = state()
-    response = client.post(path, {"choice": ["newsletter__email"]})
+    response = client.post(path, {"choice": ["newsletter__email"], "page_language": language})
     assert response.status_code == 403
     content = response.content.decode()
-    assert "Open the link again from the message you received" in content
+    assert "Deschideți din nou linkul din mesajul primit" in content  # the page's language, not the browser's
     assert "CSRF" not in content
     assert state() == before
 
