@@ -15,6 +15,7 @@ from registru.audit.actions import AuditAction
 from registru.audit.presenters import CHANNEL_LABELS
 from registru.audit.selectors import TrailFilter
 from registru.core.pii import classification
+from registru.core.widgets import DateInput
 
 READ_ACTIONS = (
     AuditAction.PERSON_VIEWED,
@@ -49,10 +50,6 @@ def _alphabetical(label: str) -> list[tuple[str, str]]:
     # A letter with a diacritic right after its base letter, as the Romanian alphabet has them
     # (t, ț, u), not after z as code points would put it.
     return [(unicodedata.normalize("NFD", char)[0].casefold(), char.casefold()) for char in label]
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
 
 
 class HistoryFilterForm(forms.Form):

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from registru.accounts.models import User
 from registru.accounts.roles import Capability
 from registru.accounts.selectors import assignable_owners, owner_filter_choices
+from registru.core.widgets import DateInput
 from registru.people.choices import (
     Language,
     LawfulBasis,
@@ -28,13 +29,6 @@ SORT_LABELS = {
     "oldest": _("Oldest first"),
     "updated": _("Recently changed"),
 }
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(format="%Y-%m-%d", **kwargs)
 
 
 class ReasonField(forms.CharField):

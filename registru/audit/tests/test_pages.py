@@ -155,3 +155,13 @@ def test_the_trail_pages_actor_filter_does_not_read_the_whole_trail(cast, histor
         q["sql"] for q in captured.captured_queries if "DISTINCT" in q["sql"] and "audit_auditevent" in q["sql"]
     ]
     assert distinct_over_trail == []
+
+
+def test_a_date_typed_the_romanian_way_into_a_filter_shows_in_its_date_box(cast, history, client_for) -> None:
+    """The browser's date box reads only ISO dates: 31.12.2026 (valid in Romanian) filters, and
+    the box shows it, instead of filtering by a date the page does not show."""
+    client = client_for(cast.andrei)
+    page = client.get(f"/people/{history.pk}/history/?date_from=31.12.2026", HTTP_ACCEPT_LANGUAGE="ro")
+    content = page.content.decode()
+    assert 'name="date_from" value="2026-12-31"' in content
+    assert page.context["events"] == []  # every change so far is before that day
