@@ -4,6 +4,7 @@ user as actor, and renders; scope and validation are decided below.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -13,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -161,6 +163,7 @@ def person_reveal(request: HttpRequest, pk: int) -> HttpResponse:
     groups = set(request.POST.getlist("group")) & set(disclosure.REVEAL_GROUPS)
     try:
         shown = disclosure.reveal(request.user, person, groups, reason=request.POST.get("reason", "")[:300])
+        _remember_revealed(request, person.pk, groups)
     except disclosure.RevealRefusedError:
         messages.error(request, _("Give a short reason to reveal these fields."))
         if request.htmx:  # type: ignore[attr-defined]
@@ -169,6 +172,26 @@ def person_reveal(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx:  # type: ignore[attr-defined]
         return render(request, "people/_contact_facts.html", {"person": person, "shown": shown})
     return render(request, "people/detail.html", _detail_context(request, person, shown))
+
+
+# A reveal on the page also lets its fields be corrected on the edit page for a while, in
+# the same session: the DPO rectifying a birth date reveals it (the reason is in the History)
+# and then changes it. Without a reveal, masked fields are neither shown nor changed there.
+REVEALED_FOR_EDITING = timedelta(minutes=15)
+
+
+def _remember_revealed(request: HttpRequest, person_pk: int, groups: set[str]) -> None:
+    until = timezone.now() + REVEALED_FOR_EDITING
+    request.session[f"revealed:{person_pk}"] = {"groups": sorted(groups), "until": until.isoformat()}
+
+
+def _revealed_fields(request: HttpRequest, person_pk: int) -> frozenset[str]:
+    """Fields of the person this user revealed in this session, lately, and still may reveal."""
+    entry = request.session.get(f"revealed:{person_pk}")
+    if not entry or datetime.fromisoformat(entry["until"]) <= timezone.now():
+        return frozenset()
+    groups = set(entry["groups"]) & disclosure.field_policy(request.user).revealable_groups
+    return frozenset(name for group in groups for name in disclosure.REVEAL_GROUPS[group])
 
 
 @records_required
@@ -249,8 +272,8 @@ def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
     person = _person_or_404(request, pk, Action.CHANGE)
     initial = {name: getattr(person, name) for name in PersonForm.base_fields if hasattr(person, name)}
     initial["version"] = person.version
-    # Fields masked for the user's role are neither shown nor changed here.
-    masked = disclosure.field_policy(request.user).masked
+    # Fields masked for the user's role are neither shown nor changed here, unless just revealed.
+    masked = disclosure.field_policy(request.user).masked - _revealed_fields(request, person.pk)
     form = PersonForm(request.POST or None, user=request.user, initial=initial, masked=masked)
     contacts = (
         _contacts_from(request) if request.method == "POST" else {"emails": person.emails, "phones": person.phones}

@@ -361,3 +361,36 @@ def test_a_person_with_nothing_in_the_masked_fields_is_not_said_to_have_masked_f
     assert note not in client_for(cast.andrei).get(f"/people/{person.pk}/").content.decode()
     services.update_person(person, {"birth_date": date(1980, 5, 17)}, actor=cast.dora)
     assert note in client_for(cast.andrei).get(f"/people/{person.pk}/").content.decode()
+
+
+def test_a_revealed_field_can_be_corrected_on_the_edit_page_for_a_while(cast, client_for) -> None:
+    """A manager (birth dates: reveal with a reason) cannot change a birth date unseen; after
+    revealing it, the edit page offers it for a while in that session, and the change is
+    recorded. Later, or in another session, it is masked again."""
+    from datetime import date, timedelta
+
+    from django.utils import timezone
+
+    from registru.people import services
+
+    person = cast.andrei_person
+    services.update_person(person, {"birth_date": date(1980, 5, 17)}, actor=cast.dora)
+    bob = client_for(cast.bob)
+    assert 'name="birth_date"' not in bob.get(f"/people/{person.pk}/edit/").content.decode()
+    bob.post(f"/people/{person.pk}/reveal/", {"group": "birth_date", "reason": "cerere de rectificare"})
+    assert 'name="birth_date" value="1980-05-17"' in bob.get(f"/people/{person.pk}/edit/").content.decode()
+    person.refresh_from_db()
+    form = PERSON_FORM | {
+        "given_name": person.given_name, "family_name": person.family_name, "version": person.version,
+        "owner": cast.andrei.pk, "emails": person.emails, "phones": person.phones, "primary_emails": "0",
+        "birth_date": "1980-05-18", "reason": "rectificare la cererea persoanei",
+    }  # fmt: skip
+    assert bob.post(f"/people/{person.pk}/edit/", form).status_code == 302
+    assert Person.objects.get(pk=person.pk).birth_date == date(1980, 5, 18)
+    assert client_for(cast.bob).get(f"/people/{person.pk}/edit/").context["masked"] >= {"birth_date"}  # new session
+    session = bob.session
+    entry = session[f"revealed:{person.pk}"]
+    entry["until"] = (timezone.now() - timedelta(seconds=1)).isoformat()
+    session[f"revealed:{person.pk}"] = entry
+    session.save()
+    assert 'name="birth_date"' not in bob.get(f"/people/{person.pk}/edit/").content.decode()
