@@ -75,3 +75,23 @@ def test_key_files_are_readable_by_their_owner_only_and_never_overwritten(tmp_pa
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     with pytest.raises(FileExistsError):
         keys.write(keys.generate(), path)
+
+
+def test_a_key_file_put_in_place_of_another_is_read_and_a_missing_one_is_missed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key file is read once per version of it: a restored or rotated file in its place is
+    read at the next call, and a removed one is missed at once, as before the reads were kept."""
+    key_file = tmp_path / "master.key"
+    monkeypatch.delenv("REGISTRU_MASTER_KEY", raising=False)
+    monkeypatch.setenv("REGISTRU_MASTER_KEY_FILE", str(key_file))
+    first, second = keys.generate(), keys.generate()
+    keys.write(first, key_file)
+    assert keys.load() == first
+    assert keys.load() == first
+    keys.write(second, tmp_path / "restored.key")
+    (tmp_path / "restored.key").replace(key_file)
+    assert keys.load() == second
+    key_file.unlink()
+    with pytest.raises(keys.MasterKeyMissingError):
+        keys.load()
