@@ -50,6 +50,16 @@ def later(device: TOTPDevice) -> None:
     device.refresh_from_db()
 
 
+def at_the_code_step(user: User) -> tuple[Client, TOTPDevice]:
+    """``user`` with two-factor on, signed in with the password on a phone: the next page asks
+    for the code. The enrolment's step is over, so the app's current code is usable."""
+    device, _codes = enrol(user)
+    later(device)
+    client = phone()
+    password_login(client, user.username)
+    return client, device
+
+
 def security_events(since: int = 0) -> list[str]:
     return list(
         AuditEvent.objects.filter(id__gt=since, action__startswith=SECURITY)

@@ -9,7 +9,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from registru.accounts.auth_views import throttled_message
 from registru.accounts.services import twofactor
-from registru.accounts.tests.logins import code_for, enrol, later, logged_in, password_login, phone
+from registru.accounts.tests.logins import at_the_code_step, code_for, later, logged_in
 
 pytestmark = pytest.mark.django_db
 
@@ -43,20 +43,14 @@ def test_enrolment_says_the_right_code_was_not_checked_after_wrong_ones(cast, cl
 
 
 def test_the_first_wrong_code_at_login_is_wrong_not_too_many(cast) -> None:
-    device, _codes = enrol(cast.alice)
-    later(device)
-    client = phone()
-    password_login(client, "alice")
+    client, device = at_the_code_step(cast.alice)
     answer = client.post("/login/code/", {"code": wrong_code(device)}).content.decode()
     assert "Wrong code" in answer
     assert NOT_CHECKED not in answer
 
 
 def test_a_code_tried_too_soon_at_login_is_not_called_wrong(cast, slow_devices) -> None:
-    device, _codes = enrol(cast.alice)
-    later(device)
-    client = phone()
-    password_login(client, "alice")
+    client, device = at_the_code_step(cast.alice)
     client.post("/login/code/", {"code": wrong_code(device)})
     answer = client.post("/login/code/", {"code": code_for(device)}).content.decode()
     assert NOT_CHECKED in answer
@@ -65,10 +59,7 @@ def test_a_code_tried_too_soon_at_login_is_not_called_wrong(cast, slow_devices) 
 
 
 def test_turning_two_factor_off_too_soon_says_to_wait(cast, slow_devices) -> None:
-    device, _codes = enrol(cast.alice)
-    later(device)
-    client = phone()
-    password_login(client, "alice")
+    client, device = at_the_code_step(cast.alice)
     client.post("/login/code/", {"code": code_for(device)})
     later(device)
     client.post("/account/two-factor/off/", {"code": wrong_code(device)})

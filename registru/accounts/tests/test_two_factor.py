@@ -12,6 +12,7 @@ from registru.accounts.policy import forget_policies
 from registru.accounts.roles import Role
 from registru.accounts.services import twofactor
 from registru.accounts.tests.logins import (
+    at_the_code_step,
     code_for,
     enrol,
     last_event_id,
@@ -141,10 +142,7 @@ def test_a_recovery_code_works_once_and_not_twice(cast) -> None:
 
 def test_wrong_codes_slow_the_device_down(cast, settings) -> None:
     settings.OTP_TOTP_THROTTLE_FACTOR = 30
-    device, _codes = enrol(cast.alice)
-    later(device)
-    client = phone()
-    password_login(client, "alice")
+    client, device = at_the_code_step(cast.alice)
     client.post("/login/code/", {"code": "000000" if code_for(device) != "000000" else "111111"})
     response = client.post("/login/code/", {"code": code_for(device)})
     assert "Too many wrong codes: this one was not checked. Wait" in response.content.decode()
@@ -152,10 +150,7 @@ def test_wrong_codes_slow_the_device_down(cast, settings) -> None:
 
 
 def test_wrong_codes_lock_the_account_out_like_passwords(cast) -> None:
-    device, _codes = enrol(cast.alice)
-    later(device)
-    client = phone()
-    password_login(client, "alice")
+    client, device = at_the_code_step(cast.alice)
     wrong = f"{(int(code_for(device)) + 500_000) % 1_000_000:06d}"
     before = last_event_id()
     answers = [client.post("/login/code/", {"code": wrong}) for _ in range(5)]
@@ -182,10 +177,7 @@ def test_a_mandatory_role_goes_to_enrolment_from_any_page_and_not_to_the_api(cas
 
 
 def test_a_mandatory_role_cannot_turn_two_factor_off(cast, agents_need_two_factor) -> None:
-    device, _codes = enrol(cast.alice)
-    later(device)
-    client = phone()
-    password_login(client, "alice")
+    client, device = at_the_code_step(cast.alice)
     client.post("/login/code/", {"code": code_for(device)})
     later(device)
     client.post("/account/two-factor/off/", {"code": code_for(device)})
@@ -193,10 +185,7 @@ def test_a_mandatory_role_cannot_turn_two_factor_off(cast, agents_need_two_facto
 
 
 def test_turning_two_factor_off_needs_a_current_code(cast) -> None:
-    device, _codes = enrol(cast.alice)
-    later(device)
-    client = phone()
-    password_login(client, "alice")
+    client, device = at_the_code_step(cast.alice)
     client.post("/login/code/", {"code": code_for(device, steps_ahead=1)})
     before = last_event_id()
     assert client.post("/account/two-factor/off/", {"code": "12345"}).status_code == 400
@@ -207,10 +196,7 @@ def test_turning_two_factor_off_needs_a_current_code(cast) -> None:
 
 
 def test_turning_two_factor_off_with_a_current_code(cast) -> None:
-    device, _codes = enrol(cast.alice)
-    later(device)
-    client = phone()
-    password_login(client, "alice")
+    client, device = at_the_code_step(cast.alice)
     client.post("/login/code/", {"code": code_for(device)})
     later(device)
     before = last_event_id()
