@@ -29,6 +29,8 @@ from registru.vault.models import Keyring, PersonKey
 ENCRYPTED: Final = "enc"
 ERASED: Final = "[erased]"
 NONCE_BYTES = 12
+# json.dumps with options builds a new encoder on every call: one, made once, is as exact.
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _verified: set[str] = set()
 
 
@@ -149,42 +151,77 @@ def _unwrap(person_id: int, wrapped: Any) -> bytes | None:
         raise VaultError(f"the data key of person {person_id} does not unwrap with this master key") from exc
 
 
-def _insert_keys(person_ids: list[int]) -> dict[int, bytes]:
-    """Make and store new data keys; the ones this call really stored, by person.
+INSERT_KEYS_RETURNING = (
+    "INSERT INTO vault_personkey (person_id, wrapped, created_at) VALUES {rows} "
+    "ON CONFLICT (person_id) DO NOTHING RETURNING person_id"
+)
 
-    Two transactions may race to make the key of the same person: the first one wins, and
-    the loser's own key, never stored, is not returned (the caller reads the winner's).
+
+class NewKeys:
+    """Data keys made for people, not yet stored; ``stored`` says which ones the database took.
+
+    Two transactions may race to make the key of the same person: the first one wins. A key
+    the database did not take is never used: ``stored`` reads the winner's in its place (or
+    finds the person shredded). Until then none of these keys is in the current scope, so a
+    value encrypted in between makes (or reads) the key through the database, as always.
     """
-    if not person_ids:
-        return {}
-    master = master_key().material
-    made = {person_id: secrets.token_bytes(32) for person_id in person_ids}
-    now = timezone.now()
-    rows = [(person_id, aes_key_wrap(master, key), now) for person_id, key in made.items()]
-    with connection.cursor() as cursor:
-        if len(rows) == 1:
-            cursor.execute(INSERT_KEY, rows[0])
-        else:
-            cursor.executemany(INSERT_KEY, rows)
-        # Both databases count the rows really inserted (ON CONFLICT DO NOTHING inserts none).
-        stored = cursor.rowcount
-    return made if stored == len(rows) else {}
+
+    __slots__ = ("keys", "wrapped")
+
+    def __init__(self, person_ids: Iterable[int]) -> None:
+        master = master_key().material
+        self.keys = {person_id: secrets.token_bytes(32) for person_id in person_ids}
+        self.wrapped = {person_id: aes_key_wrap(master, key) for person_id, key in self.keys.items()}
+
+    def sql(self) -> str:
+        """The INSERT that stores them and returns whose it stored, without parameters, so that
+        a caller may send it with statements of its own in one round trip (PostgreSQL)."""
+        rows = ",".join(  # integers and hex digits only
+            f"({int(person_id)},decode('{wrapped.hex()}','hex'),now())" for person_id, wrapped in self.wrapped.items()
+        )
+        return INSERT_KEYS_RETURNING.format(rows=rows)
+
+    def insert(self) -> list[int]:
+        """Store them now; the people whose key this stored."""
+        now = timezone.now()
+        rows = [(person_id, wrapped, now) for person_id, wrapped in self.wrapped.items()]
+        with connection.cursor() as cursor:
+            if len(rows) == 1:
+                cursor.execute(INSERT_KEY, rows[0])
+            else:
+                cursor.executemany(INSERT_KEY, rows)
+            # Both databases count the rows really inserted (ON CONFLICT DO NOTHING inserts
+            # none); when some were not, which ones is not known: ``stored`` reads them all.
+            stored = cursor.rowcount
+        return list(self.keys) if stored == len(rows) else []
+
+    def stored(self, person_ids: Iterable[int]) -> dict[int, bytes | None]:
+        """Given whose keys the database took, every one of these people's keys as stored
+        (None for a shredded person), kept in the current scope."""
+        found: dict[int, bytes | None] = {person_id: self.keys[person_id] for person_id in person_ids}
+        lost = [person_id for person_id in self.keys if person_id not in found]
+        if lost:
+            found |= _load(lost, create=False)
+        scope = _scope.get()
+        if scope is not None:
+            for person_id, key in found.items():
+                scope.keep(person_id, key)
+        return found
+
+
+def new_keys(person_ids: list[int]) -> NewKeys | None:
+    """Data keys for people created in this transaction, for the caller to store (None if none)."""
+    return NewKeys(person_ids) if person_ids else None
 
 
 def new_key(person_id: int) -> bytes:
-    """Make the data key of a person created in this transaction, and keep it in the current
-    scope: the service that created the person encrypts their values without reading it back."""
-    made = _insert_keys([person_id])
-    if not made:
-        # A key already exists for this id (or a shredded marker): use what the database says.
-        key = _load([person_id], create=False).get(person_id)
-        if key is None:
-            raise VaultError(f"person {person_id} has been erased: nothing may be encrypted for them")
-        return key
-    scope = _scope.get()
-    if scope is not None:
-        scope.keep(person_id, made[person_id])
-    return made[person_id]
+    """Make and store the data key of a person created in this transaction, and keep it in the
+    current scope: the service that created them encrypts their values without reading it back."""
+    made = NewKeys([person_id])
+    key = made.stored(made.insert()).get(person_id)
+    if key is None:
+        raise VaultError(f"person {person_id} has been erased: nothing may be encrypted for them")
+    return key
 
 
 def _load(person_ids: list[int], *, create: bool, rows: list[tuple[int, Any]] | None = None) -> dict[int, bytes | None]:
@@ -201,11 +238,8 @@ def _load(person_ids: list[int], *, create: bool, rows: list[tuple[int, Any]] | 
     found: dict[int, bytes | None] = {person_id: _unwrap(person_id, wrapped) for person_id, wrapped in rows}
     missing = [person_id for person_id in person_ids if person_id not in found]
     if create and missing:
-        made = _insert_keys(missing)
-        found |= made
-        if len(made) < len(missing):
-            # Lost a race for some of them: read the winners' keys.
-            found |= _load([person_id for person_id in missing if person_id not in made], create=False)
+        made = NewKeys(missing)
+        found |= made.stored(made.insert())
     return found
 
 
@@ -259,15 +293,40 @@ def data_key(person_id: int, *, create: bool = False) -> bytes | None:
     return found.get(person_id)
 
 
-def encrypt(person_id: int, field: str, value: Any) -> dict[str, str]:
-    """``{"enc": ...}``: the JSON of ``value`` encrypted under the person's data key."""
+class Encrypter:
+    """Encrypts values of one person under their data key, looked up once for them all.
+
+    An event encrypts every personal value it carries (a new person's: ten or more); looking
+    the key up and preparing the cipher once per event, not once per value, halved the cost
+    of encrypting a new person's event. Made by ``encrypter`` inside the call that uses it,
+    and dropped with it: it holds the key, so it is never kept beyond that call.
+    """
+
+    __slots__ = ("_cipher", "_prefix")
+
+    def __init__(self, person_id: int, key: bytes) -> None:
+        self._cipher = AESGCM(key)
+        self._prefix = f"registru:{person_id}:"  # _aad(person_id, field), without the field
+
+    def __call__(self, field: str, value: Any) -> dict[str, str]:
+        """``{"enc": ...}``: the JSON of ``value`` encrypted, bound to the person and ``field``."""
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        plaintext = _JSON.encode(value).encode("utf-8")
+        sealed = self._cipher.encrypt(nonce, plaintext, (self._prefix + field).encode())
+        return {ENCRYPTED: base64.b64encode(nonce + sealed).decode("ascii")}
+
+
+def encrypter(person_id: int) -> Encrypter:
+    """What encrypts values of this person (making their data key if they have none yet)."""
     key = data_key(person_id, create=True)
     if key is None:
         raise VaultError(f"person {person_id} has been erased: nothing may be encrypted for them")
-    nonce = secrets.token_bytes(NONCE_BYTES)
-    plaintext = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    sealed = AESGCM(key).encrypt(nonce, plaintext, _aad(person_id, field))
-    return {ENCRYPTED: base64.b64encode(nonce + sealed).decode("ascii")}
+    return Encrypter(person_id, key)
+
+
+def encrypt(person_id: int, field: str, value: Any) -> dict[str, str]:
+    """``{"enc": ...}``: the JSON of ``value`` encrypted under the person's data key."""
+    return encrypter(person_id)(field, value)
 
 
 def is_encrypted(value: Any) -> bool:

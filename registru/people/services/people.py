@@ -57,9 +57,10 @@ def create_person(data: dict[str, Any], *, actor: Any, reason: str = "") -> Pers
     person = Person(**cleaned)
     person.sort_key = search.sort_key_for(person.given_name, person.family_name)
     person.save()
-    vault.new_key(person.pk)  # its values are encrypted under it at once, without reading it back
     changes = {name: (None, audit_value(value)) for name, value in cleaned.items() if value not in ("", [], None)}
-    record(A.PERSON_CREATED, actor=actor, target=person, changes=changes, reason=reason, subject_id=person.pk)
+    # The event makes the person's data key (and its values are encrypted under it at once).
+    record(A.PERSON_CREATED, actor=actor, target=person, changes=changes, reason=reason, subject_id=person.pk,
+           new_subject=True)  # fmt: skip
     search.index_new_person(person)
     return person
 

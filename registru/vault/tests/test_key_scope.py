@@ -122,3 +122,60 @@ def test_keys_for_many_people_take_one_query_and_one_insert() -> None:
             vault.encrypt(person_id, "city", "Iași")
     assert key_statements(captured) == ["SELECT", "INSERT"]
     assert all(vault.data_key(person_id) == stored_key(person_id) for person_id in range(1, 11))
+
+
+@service
+def record_for_new_subject(person: Any, *, actor: Any) -> Any:
+    """What a service that creates a person does: one event, the person's key made with it."""
+    from registru.audit.actions import AuditAction
+    from registru.audit.services import record
+
+    return record(AuditAction.PERSON_CREATED, actor=actor, target=person, changes={"given_name": (None, "Ana")},
+                  subject_id=person.pk, new_subject=True)  # fmt: skip
+
+
+def test_a_created_persons_key_is_stored_with_the_event_and_never_read_back() -> None:
+    from registru.audit.reading import KeyCache, readable_changes
+    from registru.people.services.people import create_person
+
+    with CaptureQueriesContext(connection) as captured:
+        person = create_person({"given_name": "Ana", "family_name": "Pop"}, actor=SystemActor("test"))
+    on_keys = [query["sql"] for query in captured.captured_queries if "vault_personkey" in query["sql"]]
+    assert len(on_keys) == 1
+    assert "INSERT INTO vault_personkey" in on_keys[0]
+    assert "SELECT person_id, wrapped" not in on_keys[0]  # made here: nothing to read
+    assert stored_key(person.pk) is not None
+    event = person_events(person.pk)[0]
+    assert readable_changes(event, KeyCache())["family_name"] == (None, "Pop")
+
+
+def test_an_event_for_a_new_subject_whose_key_was_stored_meanwhile_uses_the_stored_key() -> None:
+    """Another transaction won the race to make this person's key: the event's values are
+    encrypted under the stored key, never under the one made here and not stored."""
+    from registru.audit.reading import KeyCache, readable_changes
+    from registru.people.services.people import create_person
+
+    person = create_person({"given_name": "Ana", "family_name": "Pop"}, actor=SystemActor("test"))
+    stored = stored_key(person.pk)
+    event = record_for_new_subject(person, actor=SystemActor("test"))
+    assert stored_key(person.pk) == stored
+    assert readable_changes(event, KeyCache())["given_name"] == (None, "Ana")
+
+
+def test_an_event_for_a_new_subject_already_shredded_is_refused_and_writes_nothing() -> None:
+    from registru.audit.models import AuditEvent
+    from registru.people.services.people import create_person
+
+    person = create_person({"given_name": "Ana", "family_name": "Pop"}, actor=SystemActor("test"))
+    vault.shred(person.pk)
+    before = AuditEvent.objects.count()
+    with pytest.raises(vault.VaultError):
+        record_for_new_subject(person, actor=SystemActor("test"))
+    assert AuditEvent.objects.count() == before
+    assert stored_key(person.pk) is None
+
+
+def person_events(person_id: int) -> list[Any]:
+    from registru.audit.models import AuditEvent
+
+    return list(AuditEvent.objects.filter(subject_id=person_id).order_by("id"))
