@@ -39,6 +39,9 @@ class ApprovalReason(models.TextChoices):
     # Split exports: the requester's exports approved automatically in the last 24 hours,
     # with this one, hold more people than the threshold (docs/exports.md).
     RECENT = "recent", _("with the requester's automatic exports of the last 24 hours, more people than the threshold")
+    # A grant lets its requester see (or change) another's record for a purpose; taking the
+    # person out of Registru is another act, which a second person decides (docs/exports.md).
+    GRANTED = "granted", _("people the requester sees only through an access grant")
 
 
 class ExportRequest(models.Model):

@@ -13,11 +13,13 @@ from django.utils import timezone
 from registru.accounts.models import ViewBlock
 from registru.accounts.models.policy import Visibility
 from registru.accounts.policy import visibility
+from registru.core.scopes import Action
 from registru.exports import fields as export_fields
 from registru.exports.fingerprint import open_query, seal_query
 from registru.exports.models import ApprovalReason, ExportRequest, ExportStatus
 from registru.people.choices import PersonStatus
 from registru.people.models import Person
+from registru.people.scopes import NOTHING_GRANTED, granted, people_in_own_scope
 from registru.people.selectors import PeopleFilter, filter_people
 
 # Erased people have nothing left to export; restricted ones (Art. 18) may only be stored.
@@ -90,6 +92,13 @@ class Assessment:
         return ApprovalReason.RECENT.value in self.reasons
 
 
+def includes_granted_people(user: Any, people: QuerySet[Person]) -> bool:
+    """Whether some of ``people`` are in the user's scope only through an access grant."""
+    if granted(user, Action.VIEW) is NOTHING_GRANTED:
+        return False  # no active grant: the scope is the user's own (no further query)
+    return people.exclude(pk__in=people_in_own_scope(user).values("pk")).exists()
+
+
 def hidden_fields(user: Any, codes: list[str]) -> list[str]:
     """Fields the user's role may not see at all (role policy): never exported by them."""
     return [code for code in codes if visibility(user, export_fields.FIELDS[code].pii) == Visibility.MASKED]
@@ -100,13 +109,16 @@ def allowed_fields(user: Any) -> list[str]:
 
 
 def assess(user: Any, criteria: PeopleFilter, codes: list[str]) -> Assessment:
-    count = people_to_export(user, criteria).count()
+    people = people_to_export(user, criteria)
+    count = people.count()
     recent = recently_exported(user)
     reasons = []
     if count > settings.EXPORT_APPROVAL_THRESHOLD:
         reasons.append(ApprovalReason.SIZE.value)
     elif count and recent + count > settings.EXPORT_APPROVAL_THRESHOLD:
         reasons.append(ApprovalReason.RECENT.value)
+    if count and includes_granted_people(user, people):
+        reasons.append(ApprovalReason.GRANTED.value)
     if export_fields.sensitive(codes):
         reasons.append(ApprovalReason.SENSITIVE.value)
     if any(visibility(user, export_fields.FIELDS[code].pii) == Visibility.REVEAL for code in codes):

@@ -131,3 +131,30 @@ def test_only_the_requester_cancels(cast) -> None:
     with pytest.raises(PermissionDenied):
         services.cancel_export(export, actor=cast.bob)
     assert services.cancel_export(export, actor=cast.alice).status == ExportStatus.CANCELLED
+
+
+def _view_grant(user, person) -> None:
+    from registru.accounts.models import AccessRequest
+    from registru.accounts.models.grants import GrantAccess, RequestStatus
+
+    AccessRequest.objects.create(
+        requester=user, person=person, access=GrantAccess.VIEW, reason="ofertă", days=1,
+        status=RequestStatus.APPROVED, decided_at=timezone.now(), expires_at=timezone.now() + timedelta(days=1),
+    )  # fmt: skip
+
+
+def test_an_export_holding_someone_seen_only_through_a_grant_needs_approval_and_makes_no_file(cast) -> None:
+    """The attack: a view grant on another team's person, then a small export that would have
+    been approved at once, taking that person out of Registru without a second person."""
+    _view_grant(cast.alice, cast.carol_person)
+    export = ask(cast.alice, fields=["given_name", "family_name"], fmt="csv")
+    assert (export.status, export.needs_approval, export.counted) == (ExportStatus.PENDING, True, 2)
+    assert export.approval_reasons == ["granted"]
+    made = services.generate_export(export.pk)
+    assert made is None or not made.file_name
+
+
+def test_an_export_of_only_ones_own_people_needs_no_approval_for_a_grant_held(cast) -> None:
+    _view_grant(cast.alice, cast.carol_person)
+    export = ask(cast.alice, query="Ștefănescu")
+    assert (export.status, export.approval_reasons, export.counted) == (ExportStatus.APPROVED, [], 1)
