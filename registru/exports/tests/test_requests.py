@@ -158,3 +158,13 @@ def test_an_export_of_only_ones_own_people_needs_no_approval_for_a_grant_held(ca
     _view_grant(cast.alice, cast.carol_person)
     export = ask(cast.alice, query="Ștefănescu")
     assert (export.status, export.approval_reasons, export.counted) == (ExportStatus.APPROVED, [], 1)
+
+
+def test_the_form_says_before_asking_that_a_granted_person_needs_approval(cast, client_for) -> None:
+    _view_grant(cast.alice, cast.carol_person)
+    client = client_for(cast.alice)
+    preview = client.post("/exports/preview/", {"columns": ["given_name", "family_name"]}).content.decode()
+    assert "This export needs a second person" in preview
+    assert "people the requester sees only through an access grant" in preview
+    own_only = client.post("/exports/preview/", {"q": "Ștefănescu", "columns": ["given_name"]}).content.decode()
+    assert "This export needs a second person" not in own_only
