@@ -7,7 +7,7 @@ measure them apart (nothing in ``registru/`` is changed):
 - ``+noindex``: ``people.search.reindex``, ``index_new_person`` and ``reindex_person`` do
   nothing (no search document, no vocabulary);
 - ``+novalidate``: ``clean_input`` passes the (already clean) values through;
-- ``+plaintext``: ``audit.services.stored_values`` does not encrypt, and no data key is made, read
+- ``+plaintext``: ``audit.services.StoredValues`` does not encrypt, and no data key is made, read
   or unwrapped (``vault.new_keys``, ``unknown`` and ``keys_for`` do nothing);
 - ``+norecord``: no audit event at all, and no data key made for a new person (what is left
   is the service's own write path).
@@ -95,7 +95,7 @@ def patch_registru(flags: set[str]) -> None:
     if "novalidate" in flags:
         people.clean_input = lambda model, data, instance=None: dict(data)
     if "plaintext" in flags:
-        audit_services.stored_values = lambda model, subject_id: lambda name, value: json_value(value)
+        audit_services.StoredValues = lambda model, subject_id: lambda name, value: json_value(value)
         # ... and no data key is made, read or unwrapped either.
         vault.new_keys = lambda person_ids: None
         vault.unknown = lambda person_ids: []

@@ -73,8 +73,12 @@ def verify(key: keys.MasterKey) -> None:
         )
 
 
+def _aad_prefix(person_id: int) -> str:
+    return f"registru:{person_id}:"
+
+
 def _aad(person_id: int, field: str) -> bytes:
-    return f"registru:{person_id}:{field}".encode()
+    return (_aad_prefix(person_id) + field).encode()
 
 
 INSERT_KEY = (
@@ -297,8 +301,8 @@ class Encrypter:
     """Encrypts values of one person under their data key, looked up once for them all.
 
     An event encrypts every personal value it carries (a new person's: ten or more); looking
-    the key up and preparing the cipher once per event, not once per value, halved the cost
-    of encrypting a new person's event. Made by ``encrypter`` inside the call that uses it,
+    the key up and preparing the cipher once per event, not once per value, cut the cost of
+    encrypting a new person's event by a third. Made by ``encrypter`` inside the call that uses it,
     and dropped with it: it holds the key, so it is never kept beyond that call.
     """
 
@@ -306,13 +310,13 @@ class Encrypter:
 
     def __init__(self, person_id: int, key: bytes) -> None:
         self._cipher = AESGCM(key)
-        self._prefix = f"registru:{person_id}:"  # _aad(person_id, field), without the field
+        self._prefix = _aad_prefix(person_id)
 
     def __call__(self, field: str, value: Any) -> dict[str, str]:
         """``{"enc": ...}``: the JSON of ``value`` encrypted, bound to the person and ``field``."""
         nonce = secrets.token_bytes(NONCE_BYTES)
         plaintext = _JSON.encode(value).encode("utf-8")
-        sealed = self._cipher.encrypt(nonce, plaintext, (self._prefix + field).encode())
+        sealed = self._cipher.encrypt(nonce, plaintext, (self._prefix + field).encode())  # _aad(...)
         return {ENCRYPTED: base64.b64encode(nonce + sealed).decode("ascii")}
 
 

@@ -6,7 +6,7 @@ is shared between writers. ``seal`` later binds committed events into hash-chain
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,11 +126,11 @@ def _allocate(
     """``allocate_ids``; on PostgreSQL, in the same round trip, the key rows of ``key_people``
     (``vault.rows_sql``: None where they were not read, the vault reads them itself) and the
     INSERT of ``new_keys``, which are stored in any case before this returns."""
-    if count == 0 or connection.vendor != "postgresql":
-        if new_keys is not None:
-            new_keys.stored(new_keys.insert())
-        if count == 0:
-            return [], None
+    if new_keys is not None and not (count and connection.vendor == "postgresql"):
+        new_keys.stored(new_keys.insert())  # no round trip of ours to ride with: stored now
+        new_keys = None
+    if count == 0:
+        return [], None
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # Taken before the position, this lock (which writers do not share with each other)
@@ -174,7 +174,7 @@ class Origin:
 
 def _event(draft: Draft, event_id: int, origin: Origin) -> AuditEvent:
     model = type(draft.target)
-    stored = stored_values(model, draft.subject_id)
+    stored = StoredValues(model, draft.subject_id)
     changes = {name: [stored(name, old), stored(name, new)] for name, (old, new) in draft.changes.items()}
     document = {
         "v": FORMAT_VERSION,
@@ -229,11 +229,6 @@ class StoredValues:
     def is_personal(self, name: str) -> bool:
         # Values that are not model fields (merged_from, person, ...) name people: personal.
         return self.classes.get(name, PIIClass.IDENTITY) is not PIIClass.NONE
-
-
-def stored_values(model: type[models.Model], subject_id: int | None) -> Callable[[str, Any], Any]:
-    """What turns the values of one event into the trail's (``StoredValues``)."""
-    return StoredValues(model, subject_id)
 
 
 def model_for(target_type: str) -> type[models.Model] | None:
