@@ -99,6 +99,20 @@ def includes_granted_people(user: Any, people: QuerySet[Person]) -> bool:
     return people.exclude(pk__in=people_in_own_scope(user).values("pk")).exists()
 
 
+def people_in_file(export: ExportRequest) -> QuerySet[Person]:
+    """The people an export's file holds, when it is made: the requester's scope then.
+
+    Someone seen only through an access grant is in it only if a second person approved the
+    export knowing that it held such people (reason ``granted``). Without this, a grant that
+    began between an automatic approval and the file would slip its person in unapproved.
+    """
+    requester = export.requester
+    people = people_to_export(requester, criteria_of(export))
+    if ApprovalReason.GRANTED.value in export.approval_reasons or granted(requester, Action.VIEW) is NOTHING_GRANTED:
+        return people
+    return people.filter(pk__in=people_in_own_scope(requester).values("pk"))
+
+
 def hidden_fields(user: Any, codes: list[str]) -> list[str]:
     """Fields the user's role may not see at all (role policy): never exported by them."""
     return [code for code in codes if visibility(user, export_fields.FIELDS[code].pii) == Visibility.MASKED]

@@ -86,7 +86,7 @@ def _people(export: ExportRequest) -> Any:
         raise GenerationError(_("The requester may no longer export people."))
     if policy.hidden_fields(requester, export.fields):
         raise GenerationError(_("The requester's role may no longer see some of the fields asked."))
-    people = policy.people_to_export(requester, policy.criteria_of(export))
+    people = policy.people_in_file(export)
     if "organizations" in export.fields:
         employers = current_affiliations().select_related("organization")
         people = people.prefetch_related(Prefetch("affiliations", queryset=employers, to_attr="current_employers"))

@@ -11,7 +11,8 @@ from django.utils import timezone
 from registru.audit.models import AuditEvent
 from registru.exports import services
 from registru.exports.models import ExportRequest, ExportStatus
-from registru.exports.tests.conftest import ask
+from registru.exports.services.requests import file_path
+from registru.exports.tests.conftest import ask, made, sheet_rows
 from registru.testing.factories import PersonFactory
 
 pytestmark = pytest.mark.django_db
@@ -133,25 +134,54 @@ def test_only_the_requester_cancels(cast) -> None:
     assert services.cancel_export(export, actor=cast.alice).status == ExportStatus.CANCELLED
 
 
-def _view_grant(user, person) -> None:
+def _grant(user, person=None, organization=None, access: str = "view") -> None:
     from registru.accounts.models import AccessRequest
-    from registru.accounts.models.grants import GrantAccess, RequestStatus
+    from registru.accounts.models.grants import RequestStatus
 
     AccessRequest.objects.create(
-        requester=user, person=person, access=GrantAccess.VIEW, reason="ofertă", days=1,
+        requester=user, person=person, organization=organization, access=access, reason="ofertă", days=1,
         status=RequestStatus.APPROVED, decided_at=timezone.now(), expires_at=timezone.now() + timedelta(days=1),
     )  # fmt: skip
 
 
-def test_an_export_holding_someone_seen_only_through_a_grant_needs_approval_and_makes_no_file(cast) -> None:
-    """The attack: a view grant on another team's person, then a small export that would have
-    been approved at once, taking that person out of Registru without a second person."""
-    _view_grant(cast.alice, cast.carol_person)
+def _view_grant(user, person) -> None:
+    _grant(user, person=person)
+
+
+@pytest.mark.parametrize("grant", ["view a person", "change a person", "view an organization"])
+def test_an_export_holding_someone_seen_only_through_a_grant_needs_approval_and_makes_no_file(cast, grant) -> None:
+    """The attack: a grant on another team's person (or on their employer), then a small export
+    that would have been approved at once, taking that person out of Registru unapproved."""
+    if grant == "view an organization":
+        _grant(cast.alice, organization=cast.carol_org)  # covers its people: carol_person
+    else:
+        _grant(cast.alice, person=cast.carol_person, access=grant.split()[0])
     export = ask(cast.alice, fields=["given_name", "family_name"], fmt="csv")
     assert (export.status, export.needs_approval, export.counted) == (ExportStatus.PENDING, True, 2)
     assert export.approval_reasons == ["granted"]
-    made = services.generate_export(export.pk)
-    assert made is None or not made.file_name
+    assert services.generate_export(export.pk) is None  # pending: no file is made
+    export.refresh_from_db()
+    assert (export.status, export.file_name) == (ExportStatus.PENDING, "")
+
+
+def test_a_grant_that_begins_after_an_automatic_approval_adds_nobody_to_the_file(cast) -> None:
+    """The file is made later, from the requester's scope then: a person seen through a grant
+    that began meanwhile must not take the place of the one approved."""
+    other = PersonFactory(given_name="Ana", family_name="Ștefănescu", owner=cast.carol)  # sorts first
+    export = ask(cast.alice, fields=["given_name", "family_name"], fmt="csv", query="Ștefănescu")
+    assert (export.status, export.counted) == (ExportStatus.APPROVED, 1)
+    _view_grant(cast.alice, other)
+    rows = sheet_rows(file_path(made(export)))
+    names = {row[0] for row in rows}
+    assert "Ioana" in names
+    assert "Ana" not in names
+
+
+def test_a_file_approved_with_the_granted_reason_holds_the_granted_person(cast) -> None:
+    _view_grant(cast.alice, cast.carol_person)
+    export = services.approve_export(ask(cast.alice, fields=["given_name", "family_name"], fmt="csv"), actor=cast.bob)
+    names = {row[0] for row in sheet_rows(file_path(made(export)))}
+    assert {"Ioana", "Raluca"} <= names
 
 
 def test_an_export_of_only_ones_own_people_needs_no_approval_for_a_grant_held(cast) -> None:
