@@ -162,8 +162,8 @@ def _summarise(spec: dict[str, Any], collected: dict[int, Any]) -> dict[str, Any
             "ops": len(latencies),
             "seconds": wall,
             "rows_per_s": len(latencies) / wall,
-            # The writers' own CPU time per operation (not the database server's): less
-            # moved by other work on the machine than the wall time is.
+            # The writers' own CPU time per operation: PostgreSQL's server is not in it; SQLite,
+            # which runs inside the writer, is.
             "cpu_ms_per_op": sum(run["cpu_s"] for run in runs) * 1000 / len(latencies),
             **{f"{k}_ms": v for k, v in percentiles(latencies).items()},
         }

@@ -181,7 +181,8 @@ class NewKeys:
         """The INSERT that stores them and returns whose it stored, without parameters, so that
         a caller may send it with statements of its own in one round trip (PostgreSQL)."""
         rows = ",".join(  # integers and hex digits only
-            f"({int(person_id)},decode('{wrapped.hex()}','hex'),now())" for person_id, wrapped in self.wrapped.items()
+            f"({int(person_id)},decode('{wrapped.hex()}','hex'),clock_timestamp())"
+            for person_id, wrapped in self.wrapped.items()
         )
         return INSERT_KEYS_RETURNING.format(rows=rows)
 
@@ -200,8 +201,9 @@ class NewKeys:
         return list(self.keys) if stored == len(rows) else []
 
     def stored(self, person_ids: Iterable[int]) -> dict[int, bytes | None]:
-        """Given whose keys the database took, every one of these people's keys as stored
-        (None for a shredded person), kept in the current scope."""
+        """Given whose keys the database took, these people's keys as stored (None for a
+        shredded person), kept in the current scope. (A person left with no key row at all,
+        which cannot happen as key rows are never deleted, would be missing from the result.)"""
         found: dict[int, bytes | None] = {person_id: self.keys[person_id] for person_id in person_ids}
         lost = [person_id for person_id in self.keys if person_id not in found]
         if lost:

@@ -145,20 +145,26 @@ def _allocate(
             if key_people:
                 statements.append(vault.rows_sql(key_people))
             cursor.execute("; ".join(statements))
-            cursor.nextset()
+            _next_result(cursor)  # past the LOCK's
             ids = [row[0] for row in cursor.fetchall()]
             if new_keys is not None:
-                cursor.nextset()
+                _next_result(cursor)
                 new_keys.stored(row[0] for row in cursor.fetchall())
             if not key_people:
                 return ids, None
-            cursor.nextset()
+            _next_result(cursor)
             return ids, list(cursor.fetchall())
         # SQLite has one writer at a time (BEGIN IMMEDIATE): the maximum cannot move under us.
         # Its statements are calls within the process: there is no round trip to save.
         cursor.execute("SELECT COALESCE(MAX(id), 0) FROM audit_auditevent")
         (highest,) = cursor.fetchone()
         return list(range(highest + 1, highest + 1 + count)), None
+
+
+def _next_result(cursor: Any) -> None:
+    # A statement list and its reading out of step would read one result as another's.
+    if not cursor.nextset():
+        raise RuntimeError("the allocation round trip returned fewer results than it sent statements")
 
 
 @dataclass(frozen=True)
