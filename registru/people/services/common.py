@@ -17,6 +17,7 @@ from registru.core.actors import SubjectActor, SystemActor
 from registru.core.errors import ConflictError, NotInScopeError
 from registru.core.scopes import Action, restrict
 from registru.people.models import Person
+from registru.people.scopes import organizations_in_own_scope, people_in_own_scope
 
 
 def audit_value(value: Any) -> Any:
@@ -44,6 +45,23 @@ def ensure_in_scope(actor: Any, instance: Model) -> None:
     """Services check scope themselves too, so no entry point can forget to."""
     if _is_user(actor) and not restrict(actor, type(instance), Action.CHANGE).filter(pk=instance.pk).exists():
         raise NotInScopeError(f"{instance._meta.label} {instance.pk} is not in the actor's scope")
+
+
+def in_own_scope(actor: Any, instance: Model) -> bool:
+    """Whether the actor's role covers the record, access grants left out (always, for the
+    system and the data subject)."""
+    if not _is_user(actor):
+        return True
+    own = people_in_own_scope(actor) if isinstance(instance, Person) else organizations_in_own_scope(actor)
+    return own.filter(pk=instance.pk).exists()
+
+
+def _check_kept_after_grant(actor: Any, instance: Model) -> None:
+    """A new owner or team outlasts an access grant: it needs the record in the actor's own scope."""
+    if not in_own_scope(actor, instance):
+        raise ValidationError(
+            {"owner": [_("A record you see through an access grant cannot be given to another owner or team.")]}
+        )
 
 
 def _check_owner(actor: Any, owner: Any) -> None:
@@ -124,6 +142,13 @@ def _set_archived(instance: Any, action: A, *, actor: Any, archived: bool, reaso
 def _check_mergeable(actor: Any, primary: Any, duplicate: Any) -> None:
     for record_ in (primary, duplicate):
         ensure_in_scope(actor, record_)
+    # Merging a record seen through a grant with one of one's own would keep it (or its data,
+    # employers and people) in one's own scope after the grant ends.
+    if in_own_scope(actor, primary) != in_own_scope(actor, duplicate):
+        raise ConflictError(
+            _("A record you see through an access grant cannot be merged with one of your own."),
+            code="merge_granted",
+        )
     if primary.pk == duplicate.pk or duplicate.merged_into_id or primary.merged_into_id:
         raise ConflictError(_("These two records cannot be merged."), code="merge_invalid")
 

@@ -16,6 +16,7 @@ from registru.people.models import Organization
 from registru.people.services.common import (
     MergeActions,
     _changes,
+    _check_kept_after_grant,
     _check_mergeable,
     _check_owner,
     _check_team,
@@ -77,6 +78,11 @@ def update_organization(
     """Change an organization's fields; a new name is searchable at once on its people."""
     ensure_in_scope(actor, organization)
     cleaned = clean_input(Organization, data, instance=organization)
+    if {"owner", "team"} & cleaned.keys() and (
+        cleaned.get("owner", organization.owner) != organization.owner
+        or cleaned.get("team", organization.team) != organization.team
+    ):
+        _check_kept_after_grant(actor, organization)
     if "owner" in cleaned and cleaned["owner"] != organization.owner:
         _check_owner(actor, cleaned["owner"])
         if "team" not in cleaned and cleaned["owner"] is not None:

@@ -22,10 +22,11 @@ from registru.core.services import service
 from registru.people import disclosure, search
 from registru.people.choices import PersonStatus
 from registru.people.models import Affiliation, Note, Person
-from registru.people.scopes import current_affiliations
+from registru.people.scopes import current_affiliations, people_in_own_scope
 from registru.people.services.common import (
     MergeActions,
     _changes,
+    _check_kept_after_grant,
     _check_mergeable,
     _check_owner,
     _compare_and_set,
@@ -78,6 +79,7 @@ def update_person(
     ensure_in_scope(actor, person)
     cleaned = clean_input(Person, data, instance=person)
     if "owner" in cleaned and cleaned["owner"] != person.owner:
+        _check_kept_after_grant(actor, person)
         _check_owner(actor, cleaned["owner"])
     changes = _changes(person, cleaned)
     if not changes:
@@ -279,9 +281,11 @@ def bulk_update_people(person_ids: Iterable[int], data: dict[str, Any], *, actor
             {name: [_("This field is changed person by person.")] for name in BULK_REFUSED & data.keys()}
         )
     cleaned = clean_input(Person, data, instance=Person())
+    ids = sorted(set(person_ids))
     if "owner" in cleaned:
         _check_owner(actor, cleaned["owner"])
-    ids = sorted(set(person_ids))
+        if _is_user(actor) and people_in_own_scope(actor).filter(pk__in=ids).count() != len(ids):
+            _check_kept_after_grant(actor, Person(pk=0))  # some are seen through a grant only
     people = Person.objects.filter(pk__in=ids)
     if _is_user(actor) and restrict(actor, Person, Action.CHANGE).filter(pk__in=ids).count() != len(ids):
         raise NotInScopeError("some of these people are not in the actor's scope")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from registru.audit.actions import AuditAction as A
 from registru.audit.services import record
@@ -13,7 +15,7 @@ from registru.core.scopes import Action, restrict
 from registru.core.services import service
 from registru.people import search
 from registru.people.models import Affiliation, Note, Organization, Person
-from registru.people.services.common import _changes, _is_user, audit_value, ensure_in_scope
+from registru.people.services.common import _changes, _is_user, audit_value, ensure_in_scope, in_own_scope
 from registru.people.validation import clean_input
 
 # --- affiliations -----------------------------------------------------------------------------
@@ -25,6 +27,7 @@ def create_affiliation(person: Person, organization: Organization, data: dict[st
     ensure_in_scope(actor, person)
     ensure_in_scope(actor, organization)
     cleaned = clean_input(Affiliation, data)
+    _check_not_kept_after_grant(actor, person, organization, cleaned.get("until"))
     affiliation = Affiliation.objects.create(person=person, organization=organization, **cleaned)
     changes = {"organization": (None, audit_value(organization))} | {
         name: (None, audit_value(value)) for name, value in cleaned.items() if value not in ("", None)
@@ -39,6 +42,8 @@ def update_affiliation(affiliation: Affiliation, data: dict[str, Any], *, actor:
     """Change the role or dates of an affiliation (set ``until`` to end it)."""
     _ensure_affiliation_in_scope(actor, affiliation)
     cleaned = clean_input(Affiliation, data, instance=affiliation)
+    if "until" in cleaned:
+        _check_not_kept_after_grant(actor, affiliation.person, affiliation.organization, cleaned["until"])
     changes = _changes(affiliation, cleaned)
     if not changes:
         return affiliation
@@ -61,6 +66,24 @@ def delete_affiliation(affiliation: Affiliation, *, actor: Any, reason: str = ""
     """Remove an affiliation recorded by mistake (to end a real one, set its end date)."""
     _ensure_affiliation_in_scope(actor, affiliation)
     _delete_affiliation(affiliation, actor=actor, reason=reason)
+
+
+def _check_not_kept_after_grant(actor: Any, person: Person, organization: Organization, until: Any) -> None:
+    """A current employment at an organization of one's own puts the person in one's own scope:
+    for a person seen only through an access grant, that would outlast the grant."""
+    if until is not None and until < timezone.localdate():
+        return  # an ended employment gives no scope
+    if in_own_scope(actor, organization) and not in_own_scope(actor, person):
+        raise ValidationError(
+            {
+                "organization": [
+                    _(
+                        "A person you see through an access grant cannot be employed at an organization of "
+                        "yours: ask their owner."
+                    )
+                ]
+            }
+        )
 
 
 def _ensure_affiliation_in_scope(actor: Any, affiliation: Affiliation) -> None:
