@@ -122,6 +122,16 @@ def allowed_fields(user: Any) -> list[str]:
     return [code for code in export_fields.FIELDS if not hidden_fields(user, [code])]
 
 
+def field_reasons(user: Any, codes: list[str]) -> list[str]:
+    """Why the fields asked need a second person's approval: sensitive, or seen only on request."""
+    reasons = []
+    if export_fields.sensitive(codes):
+        reasons.append(ApprovalReason.SENSITIVE.value)
+    if any(visibility(user, export_fields.FIELDS[code].pii) == Visibility.REVEAL for code in codes):
+        reasons.append(ApprovalReason.MASKED.value)
+    return reasons
+
+
 def assess(user: Any, criteria: PeopleFilter, codes: list[str]) -> Assessment:
     people = people_to_export(user, criteria)
     count = people.count()
@@ -133,10 +143,7 @@ def assess(user: Any, criteria: PeopleFilter, codes: list[str]) -> Assessment:
         reasons.append(ApprovalReason.RECENT.value)
     if count and includes_granted_people(user, people):
         reasons.append(ApprovalReason.GRANTED.value)
-    if export_fields.sensitive(codes):
-        reasons.append(ApprovalReason.SENSITIVE.value)
-    if any(visibility(user, export_fields.FIELDS[code].pii) == Visibility.REVEAL for code in codes):
-        reasons.append(ApprovalReason.MASKED.value)
+    reasons += field_reasons(user, codes)
     return Assessment(count, reasons, recent)
 
 

@@ -86,6 +86,9 @@ def _people(export: ExportRequest) -> Any:
         raise GenerationError(_("The requester may no longer export people."))
     if policy.hidden_fields(requester, export.fields):
         raise GenerationError(_("The requester's role may no longer see some of the fields asked."))
+    if export.decided_by_id is None and policy.field_reasons(requester, export.fields):
+        # Approved automatically, but the role policy changed since: no second person saw these fields.
+        raise GenerationError(_("Some of the fields asked now need a second person's approval; ask again."))
     people = policy.people_in_file(export)
     if "organizations" in export.fields:
         employers = current_affiliations().select_related("organization")
