@@ -59,9 +59,13 @@ def in_own_scope(actor: Any, instance: Model) -> bool:
 def _check_kept_after_grant(actor: Any, instance: Model) -> None:
     """A new owner or team outlasts an access grant: it needs the record in the actor's own scope."""
     if not in_own_scope(actor, instance):
-        raise ValidationError(
-            {"owner": [_("A record you see through an access grant cannot be given to another owner or team.")]}
-        )
+        raise _kept_after_grant()
+
+
+def _kept_after_grant() -> ValidationError:
+    return ValidationError(
+        {"owner": [_("A record you see through an access grant cannot be given to another owner or team.")]}
+    )
 
 
 def _check_owner(actor: Any, owner: Any) -> None:

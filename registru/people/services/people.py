@@ -34,6 +34,7 @@ from registru.people.services.common import (
     _filled_from,
     _finish_merge,
     _is_user,
+    _kept_after_grant,
     _set_archived,
     _snapshot,
     audit_value,
@@ -285,7 +286,7 @@ def bulk_update_people(person_ids: Iterable[int], data: dict[str, Any], *, actor
     if "owner" in cleaned:
         _check_owner(actor, cleaned["owner"])
         if _is_user(actor) and people_in_own_scope(actor).filter(pk__in=ids).count() != len(ids):
-            _check_kept_after_grant(actor, Person(pk=0))  # some are seen through a grant only
+            raise _kept_after_grant()  # some of them are seen through a grant only
     people = Person.objects.filter(pk__in=ids)
     if _is_user(actor) and restrict(actor, Person, Action.CHANGE).filter(pk__in=ids).count() != len(ids):
         raise NotInScopeError("some of these people are not in the actor's scope")
