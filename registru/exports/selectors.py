@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from registru.accounts.roles import Capability
+from registru.accounts.roles import Capability, RecordScope
 from registru.exports.models import ExportDownload, ExportRequest, ExportStatus
 
 
@@ -18,9 +18,26 @@ def own_requests(user: Any) -> QuerySet[ExportRequest]:
 
 def to_approve(user: Any) -> QuerySet[ExportRequest]:
     """Requests waiting for a second person that ``user`` may decide (never their own)."""
-    if not user.can(Capability.APPROVE_EXPORTS):
-        return ExportRequest.objects.none()
-    return ExportRequest.objects.filter(status=ExportStatus.PENDING).exclude(requester=user).select_related("requester")
+    pending = ExportRequest.objects.filter(status=ExportStatus.PENDING)
+    return decidable_by(user, pending).select_related("requester")
+
+
+def decidable_by(user: Any, requests: QuerySet[ExportRequest]) -> QuerySet[ExportRequest]:
+    """Of ``requests``, those ``user`` may decide on: with the capability, never their own, and
+    only where their record scope covers the requester's work (a manager decides for the
+    members of their team, the DPO for everyone): the second person sees what leaves."""
+    if not getattr(user, "is_authenticated", False) or not user.can(Capability.APPROVE_EXPORTS):
+        return requests.none()
+    requests = requests.exclude(requester_id=user.pk)
+    if user.record_scope == RecordScope.ALL:
+        return requests
+    if user.record_scope == RecordScope.TEAM and user.team_id is not None:
+        return requests.filter(requester__team_id=user.team_id)
+    return requests.none()
+
+
+def may_decide(user: Any, export: ExportRequest) -> bool:
+    return decidable_by(user, ExportRequest.objects.filter(pk=export.pk)).exists()
 
 
 def visible_requests(user: Any) -> QuerySet[ExportRequest]:
@@ -31,7 +48,7 @@ def visible_requests(user: Any) -> QuerySet[ExportRequest]:
         return requests
     condition = Q(requester=user)
     if user.can(Capability.APPROVE_EXPORTS):
-        condition |= Q(decided_by=user) | Q(status=ExportStatus.PENDING)
+        condition |= Q(decided_by=user) | Q(pk__in=to_approve(user).values("pk"))
     return requests.filter(condition)
 
 

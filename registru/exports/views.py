@@ -122,8 +122,7 @@ def _detail_context(request: HttpRequest, export: ExportRequest) -> dict[str, An
         "query": criteria.query,
         "fields": [FIELDS[code].label for code in export.fields if code in FIELDS],
         "mine": export.requester_id == user.pk,
-        "may_decide": export.status == ExportStatus.PENDING and export.requester_id != user.pk
-        and user.can(Capability.APPROVE_EXPORTS),
+        "may_decide": export.status == ExportStatus.PENDING and selectors.may_decide(user, export),
         "downloads": export.download_log.select_related("user") if user.can(Capability.READ_EXPORT_REGISTER) else None,
         "decision_form": DecisionForm(),
         "watched": WATCHED,

@@ -24,7 +24,7 @@ from registru.audit.services import record
 from registru.core.actors import SystemActor
 from registru.core.services import service
 from registru.exports import fields as export_fields
-from registru.exports import policy
+from registru.exports import policy, selectors
 from registru.exports.models import ExportDownload, ExportFormat, ExportRequest, ExportStatus
 from registru.people.selectors import PeopleFilter
 
@@ -143,7 +143,7 @@ def _lock_requester(actor: Any) -> None:
 
 
 def _ask_approvers(export: ExportRequest, actor: Any) -> None:
-    approvers = [user for user in users_who_can(Capability.APPROVE_EXPORTS) if user.pk != export.requester_id]
+    approvers = [user for user in users_who_can(Capability.APPROVE_EXPORTS) if selectors.may_decide(user, export)]
     notify_users(
         approvers, key=f"export:{export.pk}:approval", actor=actor,
         subject=gettext_lazy("Export #%(id)d waits for your approval") % {"id": export.pk},
@@ -163,6 +163,9 @@ def _check_decider(export: ExportRequest, actor: Any, what: str) -> None:
     if actor.pk == export.requester_id:
         _refuse(actor, export, f"export {what}: own request",
                 _("An export needs a second person: you cannot decide on your own request."))  # fmt: skip
+    if not selectors.may_decide(actor, export):
+        _refuse(actor, export, f"export {what}: requester outside the decider's team",
+                _("You may decide only on exports asked by members of your team."))  # fmt: skip
 
 
 def _check_pending(export: ExportRequest) -> None:

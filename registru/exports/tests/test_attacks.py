@@ -85,3 +85,36 @@ def test_a_pending_request_cannot_be_approved_twice_or_after_a_refusal(cast) -> 
         services.approve_export(export, actor=cast.dora)
     assert ExportRequest.objects.get(pk=export.pk).status == ExportStatus.REFUSED
     assert ExportRequest.objects.get(pk=export.pk).file_name == ""
+
+
+def _pending(user) -> ExportRequest:
+    from registru.testing.factories import PersonFactory
+
+    PersonFactory.create_batch(6, owner=user)  # above the tests' threshold: needs approval
+    export = ask(user, fields=["given_name"], fmt="csv")
+    assert export.status == ExportStatus.PENDING
+    return export
+
+
+def test_a_manager_cannot_decide_on_another_teams_export_and_nothing_changes(cast, client_for) -> None:
+    """bob manages team A; carol (team B) asks: bob cannot see her people, so he may not be the
+    second pair of eyes on what leaves with them (the DPO may)."""
+    export = _pending(cast.carol)
+    for decide in (services.approve_export, services.refuse_export):
+        with pytest.raises(PermissionDenied):
+            decide(export, actor=cast.bob)
+    export.refresh_from_db()
+    assert (export.status, export.decided_by_id) == (ExportStatus.PENDING, None)
+    assert AuditEvent.objects.filter(action="security.access_denied", actor_id=cast.bob.pk).count() == 2
+    bob = client_for(cast.bob)
+    assert export.pk not in [e.pk for e in bob.get("/exports/approvals/").context["page"].items]
+    assert bob.get(f"/exports/{export.pk}/").status_code == 404
+    assert services.approve_export(export, actor=cast.dora).status == ExportStatus.APPROVED
+
+
+def test_a_manager_decides_on_an_export_of_their_team(cast, client_for) -> None:
+    export = _pending(cast.alice)
+    page = client_for(cast.bob).get(f"/exports/{export.pk}/")
+    assert page.status_code == 200
+    assert page.context["may_decide"] is True
+    assert services.approve_export(export, actor=cast.bob).status == ExportStatus.APPROVED
