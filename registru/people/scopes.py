@@ -5,7 +5,7 @@ the team owns, except key accounts (organizations that need an access request) t
 manager does not own themselves; the DPO and administrators have everything; other roles have
 nothing here. On top of that, each active access grant adds its record: a grant on an
 organization covers it and the people currently affiliated with it, as ownership does; a
-view grant adds to viewing only, a change grant to both.
+view grant adds to viewing only, a change grant to both. An erased person is seen, never changed.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from django.utils import timezone
 from registru.accounts.models.grants import AccessRequest, GrantAccess
 from registru.accounts.roles import RecordScope
 from registru.core.scopes import Action, scope_policy
+from registru.people.choices import PersonStatus
 from registru.people.models import Affiliation, Note, Organization, Person
 
 if TYPE_CHECKING:
@@ -141,7 +142,9 @@ def organizations_in_scope(user: User, action: Action) -> QuerySet[Organization]
 
 @scope_policy(Person)
 def people_in_scope(user: User, action: Action) -> QuerySet[Person]:
-    return _people(user, granted(user, action))
+    people = _people(user, granted(user, action))
+    # An erased person's data key is gone: nothing can be written for them any more, by anyone.
+    return people.exclude(status=PersonStatus.ERASED) if action is Action.CHANGE else people
 
 
 def organizations_in_own_scope(user: User) -> QuerySet[Organization]:

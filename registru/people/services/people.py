@@ -247,9 +247,9 @@ def erase_person(person: Person, *, actor: Any, reason: str) -> Person:
     """
     if _is_user(actor) and not actor.can(Capability.ERASE_PEOPLE):
         raise PermissionDenied(_("Only the data protection officer erases people."))
-    ensure_in_scope(actor, person)
     if person.status == PersonStatus.ERASED:
         raise ConflictError(_("This person has already been erased."), code="already_erased")
+    ensure_in_scope(actor, person)
     for note in person.notes.all():
         changes = {"body": (note.body, None)}
         record(A.NOTE_DELETED, actor=actor, target=note, changes=changes, reason=reason, subject_id=person.pk)

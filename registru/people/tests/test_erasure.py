@@ -9,6 +9,7 @@ from django.db import connection
 
 from registru.audit.models import AuditEvent
 from registru.audit.presenters import present_all
+from registru.core.errors import ConflictError, NotInScopeError
 from registru.people import services
 from registru.people.models import Person
 from registru.testing.factories import PersonFactory, note_about, plain
@@ -114,3 +115,28 @@ def test_an_agent_cannot_reach_the_erase_page(cast, ecaterina, client_for) -> No
         == 403
     )
     assert Person.objects.get(pk=ecaterina.pk).family_name == "Zamfirescu"
+
+
+def test_an_erased_record_offers_nothing_to_change(cast, ecaterina, client_for) -> None:
+    services.erase_person(ecaterina, actor=cast.dora, reason="art. 17")
+    page = client_for(cast.dora).get(f"/people/{ecaterina.pk}/").content.decode()
+    actions = ("edit", "merge", "restore", "notes", "employers", "erase")
+    assert [name for name in actions if f"/people/{ecaterina.pk}/{name}/" in page] == []
+
+
+def test_a_note_posted_to_an_erased_record_is_not_found(cast, ecaterina, client_for) -> None:
+    services.erase_person(ecaterina, actor=cast.dora, reason="art. 17")
+    response = client_for(cast.alice).post(f"/people/{ecaterina.pk}/notes/", {"kind": "note", "body": "0722 123 456"})
+    assert response.status_code == 404
+
+
+def test_an_erased_person_cannot_be_changed_by_anyone(cast, ecaterina) -> None:
+    services.erase_person(ecaterina, actor=cast.dora, reason="art. 17")
+    with pytest.raises(NotInScopeError):
+        services.update_person(Person.objects.get(pk=ecaterina.pk), {"given_name": "Ion"}, actor=cast.dora)
+
+
+def test_erasing_twice_says_the_person_is_already_erased(cast, ecaterina) -> None:
+    services.erase_person(ecaterina, actor=cast.dora, reason="art. 17")
+    with pytest.raises(ConflictError):
+        services.erase_person(Person.objects.get(pk=ecaterina.pk), actor=cast.dora, reason="art. 17")
