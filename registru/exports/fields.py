@@ -74,6 +74,11 @@ def ordered(codes: list[str]) -> list[str]:
     return [code for code in FIELDS if code in asked]
 
 
+def labels(codes: list[str]) -> list[str | Promise]:
+    """What the form calls each of ``codes`` (a code no longer offered is left out)."""
+    return [FIELDS[code].label for code in codes if code in FIELDS]
+
+
 def sensitive(codes: list[str]) -> list[str]:
     return [code for code in codes if FIELDS[code].pii is PIIClass.SENSITIVE]
 

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+
+from registru.exports.fields import labels
 
 
 class ExportStatus(models.TextChoices):
@@ -89,6 +92,10 @@ class ExportRequest(models.Model):
 
     def __str__(self) -> str:
         return f"export #{self.pk}"
+
+    @property
+    def field_labels(self) -> list[str | Promise]:
+        return labels(self.fields)
 
     @property
     def reason_labels(self) -> list[str]:

@@ -120,7 +120,6 @@ def _detail_context(request: HttpRequest, export: ExportRequest) -> dict[str, An
     return {
         "export": export,
         "query": criteria.query,
-        "fields": [FIELDS[code].label for code in export.fields if code in FIELDS],
         "mine": export.requester_id == user.pk,
         "may_decide": export.status == ExportStatus.PENDING and selectors.may_decide(user, export),
         "downloads": export.download_log.select_related("user") if user.can(Capability.READ_EXPORT_REGISTER) else None,

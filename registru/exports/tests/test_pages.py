@@ -76,3 +76,9 @@ def test_only_the_dpo_reads_and_exports_the_register(cast, client_for, who) -> N
 def test_the_nav_offers_exports_to_those_who_may(cast, client_for) -> None:
     assert b'href="/exports/"' in client_for(cast.alice).get("/exports/").content
     assert b"/exports/" not in client_for(cast.audra).get("/audit/").content
+
+
+def test_the_register_names_the_fields_as_the_form_does(cast, client_for) -> None:
+    ask(cast.alice, fields=["given_name", "emails"])
+    page = client_for(cast.dora).get("/exports/register/", headers={"accept-language": "ro"}).content.decode()
+    assert "<td>Prenume, Adrese de e-mail</td>" in page
