@@ -102,3 +102,17 @@ def test_an_agent_exports_the_filtered_people_list_as_csv(
     assert AuditEvent.objects.filter(action="export.generated", target_id=str(export_id)).count() == 1
     assert AuditEvent.objects.filter(action="export.downloaded", actor_id=cast.alice.pk, channel="ui").count() == 1
     assert page.errors == []
+
+
+def test_the_form_counts_again_as_the_filter_changes_before_a_purpose_is_typed(
+    cast: Any, browser: Any, site: Any
+) -> None:
+    PersonFactory(owner=cast.alice, family_name="Zamfirescu")
+    page = on_desktop(browser, site, "alice")
+    page.goto(page.base + "/exports/new/")
+    expect(page.locator("#export-preview")).to_contain_text("approved at once")
+
+    page.select_option("#id_status", "restricted")
+
+    expect(page.locator("#export-preview")).to_contain_text("0 people in your scope match this filter.")
+    assert page.errors == []
