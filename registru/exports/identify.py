@@ -18,6 +18,7 @@ from typing import Any
 
 from registru.exports.fingerprint import digest_key, looks_like_code, row_digest
 from registru.exports.models import ExportRequest, ExportRow
+from registru.exports.writer import neutralised
 
 LOOKUP_CHUNK = 500
 
@@ -56,12 +57,18 @@ def read_rows(path: Path) -> list[list[Any]]:
     return [row for name in book.sheet_names for row in book.get_sheet_by_name(name).to_python()]
 
 
+def _as_written(row: list[Any]) -> list[Any]:
+    """A row as its digest was taken when the file was made: cells that look like formulas with
+    the apostrophe a CSV file carries (an XLSX file marks them "quote prefix" instead)."""
+    return [neutralised(cell) if isinstance(cell, str) else cell for cell in row]
+
+
 def identify(rows: Iterable[list[Any]]) -> list[Match]:
     """The exports the rows come from, best first (empty when nothing matches)."""
     rows = list(rows)
     key = digest_key()
     codes = [cell for row in rows for cell in row if looks_like_code(cell)]
-    digests = [digest for digest in (row_digest(row, key) for row in rows) if digest]
+    digests = [digest for digest in (row_digest(_as_written(row), key) for row in rows) if digest]
     matches: dict[int, Match] = {}
     for found in _lookup("code", codes):
         _match(matches, found).markers += 1

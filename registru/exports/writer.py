@@ -1,8 +1,10 @@
 """Writing export files, XLSX or CSV, a row at a time (constant memory), every cell as text.
 
 A cell that starts with ``= + - @``, a tab or a carriage return would be run as a formula
-by a spreadsheet: it gets an apostrophe in front, and XLSX cells are written with
-``write_string`` so that nothing is ever stored as a formula.
+by a spreadsheet. XLSX cells are written with ``write_string``, so nothing is ever stored as a
+formula, and such a cell is marked "quote prefix" (as Excel marks a cell typed with an
+apostrophe): it stays text when edited, and its value is unchanged (``+40…`` reads ``+40…``).
+A CSV file has no cell formats: there such a cell gets an apostrophe in front.
 """
 
 from __future__ import annotations
@@ -17,8 +19,12 @@ import xlsxwriter
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+def looks_like_formula(text: str) -> bool:
+    return text.startswith(FORMULA_STARTS)
+
+
 def neutralised(text: str) -> str:
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return "'" + text if looks_like_formula(text) else text
 
 
 @dataclass(frozen=True)
@@ -58,20 +64,22 @@ class XlsxWriter:
         self.book.set_custom_property("Registru export id", str(watermark.export_id))
         self.book.set_custom_property("Registru requester", watermark.requester)
         self.sheet = self.book.add_worksheet("Export")
-        self.bold = self.book.add_format({"bold": True})
+        # Each style twice: as it is, and marked "quote prefix" for cells that look like formulas.
+        self.plain = (None, self.book.add_format({"quote_prefix": True}))
+        self.bold = (self.book.add_format({"bold": True}), self.book.add_format({"bold": True, "quote_prefix": True}))
         self.next = 0
         for line in watermark.lines:
             self._write([line], self.bold)
         self._write(headers, self.bold)
 
-    def _write(self, cells: list[str], style: Any = None) -> None:
+    def _write(self, cells: list[str], styles: tuple[Any, Any]) -> None:
         for column, text in enumerate(cells):
             if text:
-                self.sheet.write_string(self.next, column, neutralised(text), style)
+                self.sheet.write_string(self.next, column, text, styles[looks_like_formula(text)])
         self.next += 1
 
     def row(self, cells: list[str]) -> None:
-        self._write(cells)
+        self._write(cells, self.plain)
 
     def close(self) -> None:
         self.book.close()

@@ -159,14 +159,16 @@ def _canaries_before(export: ExportRequest, sheet: SheetWriter, canaries: list[t
 def _cell(value: Any) -> str:
     if value is None:
         return ""
-    return neutralised(value.isoformat() if isinstance(value, date) else str(value))
+    return value.isoformat() if isinstance(value, date) else str(value)
 
 
 def _row(export: ExportRequest, sheet: SheetWriter, cells: list[str], key: bytes, person_id: int | None) -> ExportRow:
-    cells = [neutralised(cell) for cell in cells]
     code = new_code()
-    sheet.row([*cells, code])
-    return ExportRow(request_id=export.pk, code=code, digest=row_digest(cells, key) or "", person_id=person_id,
+    sheet.row([*cells, code])  # the writer guards cells that look like formulas, as its format allows
+    # The digest is of the cells as a CSV file holds them (apostrophe and all), as it always was:
+    # ``identify`` reads either format back to that form.
+    digest = row_digest([neutralised(cell) for cell in cells], key)
+    return ExportRow(request_id=export.pk, code=code, digest=digest or "", person_id=person_id,
                      canary=person_id is None)  # fmt: skip
 
 

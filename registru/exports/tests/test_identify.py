@@ -66,3 +66,20 @@ def test_it_fails_on_an_unrelated_file(exports, tmp_path) -> None:
     leaked = _write_csv(tmp_path / "other.csv", [["Nume", "Email"], ["Ion Ionescu", "ion@example.com"]])
     with pytest.raises(CommandError):
         _identify(leaked)
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_rows_whose_cells_look_like_formulas_are_named_without_their_marker(cast, settings, tmp_path, fmt) -> None:
+    """Phone numbers start with "+": an XLSX file holds them as they are (quote prefix), a CSV
+    file with an apostrophe. Either way the rows' digests still name the export."""
+    settings.EXPORT_APPROVAL_THRESHOLD = 100
+    for _ in range(6):
+        PersonFactory(owner=cast.alice, phones=["+40722123456"])
+    export = made(ask(cast.alice, fields=["given_name", "family_name", "phones"], fmt=fmt))
+    # No watermark, no header, no marker; and only the real people's rows (the made-up rows
+    # that mark the file would name it on their own).
+    phone = "+40722123456" if fmt == "xlsx" else "'+40722123456"
+    rows = [row[:-1] for row in rows_of(export)[3:] if row[2] == phone]
+    assert len(rows) == 6
+    leaked = _write_csv(tmp_path / "leak.csv", rows)
+    assert _first_named(_identify(leaked)) == export.pk
