@@ -118,3 +118,11 @@ def test_a_manager_decides_on_an_export_of_their_team(cast, client_for) -> None:
     assert page.status_code == 200
     assert page.context["may_decide"] is True
     assert services.approve_export(export, actor=cast.bob).status == ExportStatus.APPROVED
+
+
+def test_the_approvals_list_says_why_each_export_waits_and_what_it_holds(cast, client_for) -> None:
+    export = _pending(cast.alice)
+    text = client_for(cast.bob).get("/exports/approvals/").content.decode()
+    assert f'href="/exports/{export.pk}/"' in text
+    assert "more people than the approval threshold" in text
+    assert "<td>Given name</td>" in text
