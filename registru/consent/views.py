@@ -26,7 +26,7 @@ from registru.core.actors import actor_identity
 from registru.core.scopes import Action
 from registru.core.views import apply_errors, capability_required
 from registru.people.models import Person
-from registru.people.selectors import get_person, may_change_person, people_for
+from registru.people.selectors import get_person, record_head
 
 purposes_required = capability_required(Capability.MANAGE_PURPOSES)
 records_required = capability_required(Capability.BROWSE_RECORDS)
@@ -135,7 +135,6 @@ def person_consents(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _person_context(request: HttpRequest, person: Person, form: RecordConsentForm) -> dict[str, Any]:
-    merged_into = person.merged_into_id
     return {
         "person": person,
         "tab": "consents",
@@ -143,11 +142,7 @@ def _person_context(request: HttpRequest, person: Person, form: RecordConsentFor
         "rows": selectors.consent_states(request.user, person),
         "page": selectors.ledger_page(request.user, person, request.GET.get("cursor")),
         "may_export_proof": request.user.can(Capability.EXPORT_CONSENT_PROOF),  # type: ignore[union-attr]
-        # Recording a consent changes the person: a view grant reads the ledger only.
-        "may_change": may_change_person(request.user, person),
-        # What the page header may say about a merge: the other record only if in scope.
-        "merged_into_visible": merged_into is not None and people_for(request.user).filter(pk=merged_into).exists(),
-    }
+    } | record_head(request.user, person)  # "may_change": recording a consent changes the person
 
 
 # --- the proof bundle -----------------------------------------------------------------------

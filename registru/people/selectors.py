@@ -10,8 +10,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
+from registru.accounts.models import AccessRequest
 from registru.accounts.services.budget import charge
 from registru.audit.actions import AuditAction
 from registru.audit.models import AuditEvent
@@ -20,7 +21,13 @@ from registru.core.pagination import InvalidCursorError, Page, Sort, make_cursor
 from registru.core.scopes import Action, restrict
 from registru.people import search, validation
 from registru.people.models import Affiliation, Note, Organization, Person
-from registru.people.scopes import current_affiliations, people_ids_in_scope
+from registru.people.scopes import (
+    NOTHING_GRANTED,
+    current_affiliations,
+    granted,
+    people_ids_in_scope,
+    people_in_own_scope,
+)
 
 PEOPLE_SORTS: dict[str, Sort] = {
     "name": Sort("sort_key"),
@@ -65,6 +72,28 @@ def get_person(user: Any, pk: int, action: Action = Action.VIEW) -> Person:
         person = people_for(user, action).select_related("owner").get(pk=pk)
     charge(user, [person.pk])
     return person
+
+
+def record_head(user: Any, person: Person) -> dict[str, Any]:
+    """What the header of a person's pages (details, history, consents) may offer and say:
+    changes only to those who may make them, the record a merge went into only if the user may
+    see it, and the access grant through which the user sees the person, if that is how."""
+    target = person.merged_into_id
+    return {
+        "may_change": may_change_person(user, person),
+        "merged_into_visible": target is not None and people_for(user).filter(pk=target).exists(),
+        "seen_through": grant_for(user, person),
+    }
+
+
+def grant_for(user: Any, person: Person) -> AccessRequest | None:
+    """The active access grant through which the user sees ``person`` (the one that ends last),
+    or None when their own scope covers the person (or they hold no grant at all)."""
+    if granted(user, Action.VIEW) is NOTHING_GRANTED or people_in_own_scope(user).filter(pk=person.pk).exists():
+        return None
+    employers = current_affiliations().filter(person_id=person.pk).values("organization_id")
+    grants = AccessRequest.objects.active().filter(requester_id=user.pk)
+    return grants.filter(Q(person_id=person.pk) | Q(organization_id__in=employers)).order_by("-expires_at").first()
 
 
 def may_change_person(user: Any, person: Person) -> bool:

@@ -120,12 +120,7 @@ def presented(request: HttpRequest, events: Any) -> list[Any]:
 
 
 def _head_context(request: HttpRequest, person: Person) -> dict[str, Any]:
-    """What the page header may offer (changes only to those who may make them) and say about a
-    merge (the other record only if the user may see it).
-    """
-    target = person.merged_into_id
-    visible = target is not None and selectors.people_for(request.user).filter(pk=target).exists()
-    return {"merged_into_visible": visible, "may_change": selectors.may_change_person(request.user, person)}
+    return selectors.record_head(request.user, person)
 
 
 @records_required

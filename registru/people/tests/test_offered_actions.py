@@ -103,3 +103,15 @@ def test_a_view_grant_makes_no_merge_candidate(ready, client_for) -> None:
     client = client_for(ready.alice)
     found = client.post(f"/people/{ready.alice_person.pk}/merge/", {"q": person.family_name})
     assert f'value="{person.pk}"' not in found.content.decode()
+
+
+def test_a_record_seen_through_a_grant_says_so_and_until_when(ready, client_for) -> None:
+    person = ready.andrei_person
+    granted(ready.alice, ready.bob, person.primary_email, access="view")
+    alice = client_for(ready.alice)
+    for path in (f"/people/{person.pk}/", f"/people/{person.pk}/history/", f"/consent/people/{person.pk}/"):
+        text = alice.get(path).content.decode()
+        assert 'id="seen-through"' in text, path
+        assert "/account/access/" in text, path
+    assert 'id="seen-through"' not in alice.get(f"/people/{ready.alice_person.pk}/").content.decode()
+    assert 'id="seen-through"' not in client_for(ready.bob).get(f"/people/{person.pk}/").content.decode()
