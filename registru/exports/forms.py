@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from registru.exports import fields as export_fields
 from registru.exports.models import ExportFormat, ExportStatus
-from registru.exports.policy import allowed_fields
+from registru.exports.policy import NOT_EXPORTED, allowed_fields
 from registru.exports.selectors import RegisterFilter, requesters
 from registru.people.forms import PeopleFilterForm
 from registru.people.selectors import PeopleFilter
@@ -50,7 +50,11 @@ def people_criteria(form: PeopleFilterForm) -> PeopleFilter:
 
 
 def filter_form(data: Any, user: Any) -> PeopleFilterForm:
-    return PeopleFilterForm(data or None, user=user)
+    form = PeopleFilterForm(data or None, user=user)
+    # Erased and restricted people are never exported: a filter on them would only ever find none.
+    status: Any = form.fields["status"]
+    status.choices = [(value, label) for value, label in status.choices if value not in NOT_EXPORTED]
+    return form
 
 
 class DecisionForm(forms.Form):

@@ -198,3 +198,10 @@ def test_the_form_says_before_asking_that_a_granted_person_needs_approval(cast, 
     assert "people the requester sees only through an access grant" in preview
     own_only = client.post("/exports/preview/", {"q": "Ștefănescu", "columns": ["given_name"]}).content.decode()
     assert "This export needs a second person" not in own_only
+
+
+def test_the_form_offers_no_status_that_is_never_exported(cast, client_for) -> None:
+    text = client_for(cast.alice).get("/exports/new/").content.decode()
+    assert 'value="active"' in text
+    assert 'value="erased"' not in text
+    assert 'value="restricted"' not in text
