@@ -95,6 +95,8 @@ class AccessRequest(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    # Shown to the requester and the deciders on the request's page (it is in the trail too).
+    revocation_reason = models.CharField(_("reason for the revocation"), max_length=500, blank=True)
     # Seven days after filing, for every request. A request still pending then has lapsed: it
     # reads as refused at once, and the periodic settlement records it so (event and notice).
     # A refusal by a decider is shown to the requester (and notified) only from then on.

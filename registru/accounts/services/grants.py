@@ -410,7 +410,9 @@ def revoke_access_grant(request: AccessRequest, *, actor: User, reason: str) -> 
         raise ValidationError({"reason": [_("Say why.")]})
     now = timezone.now()
     active = AccessRequest.objects.filter(pk=request.pk, status=RequestStatus.APPROVED, expires_at__gt=now)
-    if not active.update(status=RequestStatus.REVOKED, revoked_by=actor, revoked_at=now):
+    if not active.update(
+        status=RequestStatus.REVOKED, revoked_by=actor, revoked_at=now, revocation_reason=reason.strip()[:500]
+    ):
         raise ConflictError(_("This grant has ended already."), code="not_active")
     request.refresh_from_db()
     changes = {"status": (RequestStatus.APPROVED, RequestStatus.REVOKED), "revoked_at": (None, now)}

@@ -101,6 +101,14 @@ def test_it_drops_a_revoked_grant_at_once(ready, client_for, api_for) -> None:
     assert api_for(ready.alice).get(f"/api/v1/people/{pk}").status_code == 404
 
 
+def test_the_requester_and_the_decider_read_why_a_grant_was_revoked(ready, client_for) -> None:
+    request = granted_person(ready)
+    grants.revoke_access_grant(request, actor=ready.carol, reason="  Clientul a plecat.  ")
+    for user in (ready.alice, ready.carol):
+        text = client_for(user).get(f"/account/access/{request.pk}/").content.decode()
+        assert '<dd id="revocation-reason">Clientul a plecat.</dd>' in text
+
+
 def test_it_lets_the_approver_shorten_the_grant(ready) -> None:
     request = ask(ready.alice, ready.carol_person.primary_email, days=10)
     approved = grants.approve_access_request(request, actor=ready.carol, days=2)
