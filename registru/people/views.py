@@ -119,10 +119,6 @@ def presented(request: HttpRequest, events: Any) -> list[Any]:
     return present_all(events, lambda ids: invisible_people(request.user, ids), masked)
 
 
-def _head_context(request: HttpRequest, person: Person) -> dict[str, Any]:
-    return selectors.record_head(request.user, person)
-
-
 @records_required
 def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
     try:
@@ -144,7 +140,7 @@ def _detail_context(request: HttpRequest, person: Person, shown: disclosure.Show
         "changeable_affiliations": set(
             restrict(request.user, Affiliation, Action.CHANGE).filter(person=person).values_list("pk", flat=True)
         ),
-    } | _head_context(request, person)
+    } | selectors.record_head(request.user, person)
 
 
 @records_required
@@ -195,7 +191,7 @@ def person_history(request: HttpRequest, pk: int) -> HttpResponse:
     events, form = _filtered_history(request, person)
     page = Paginator(events, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     record_access(AuditAction.HISTORY_VIEWED, actor=request.user, target=person, subject_id=person.pk)
-    head = _head_context(request, person)
+    head = selectors.record_head(request.user, person)
     context = {
         "person": person, "page": page, "events": presented(request, page), "tab": "history", "form": form,
         "may_export": may_read_trail(request.user), "undoable": _undoable(request, page, head["may_change"]),
