@@ -22,7 +22,8 @@ class Keyring(models.Model):
 
 
 class PersonKey(models.Model):
-    """A person's AES-256 data key, wrapped (RFC 3394) by the master key.
+    """A person's AES-256 data key, wrapped by the master key (AES-256-GCM, bound to the person;
+    keys wrapped earlier with RFC 3394 still unwrap).
 
     Shredding sets ``wrapped`` to NULL: every value encrypted under the key becomes unreadable
     for good, while the ciphertext (and the hashes of the trail over it) stays as it was.

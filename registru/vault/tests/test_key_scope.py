@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives.keywrap import aes_key_unwrap
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
@@ -26,7 +25,7 @@ def key_statements(captured: CaptureQueriesContext) -> list[str]:
 
 def stored_key(person_id: int) -> bytes | None:
     wrapped = PersonKey.objects.get(person_id=person_id).wrapped
-    return None if wrapped is None else aes_key_unwrap(vault.master_key().material, bytes(wrapped))
+    return None if wrapped is None else vault.unwrap_key(vault.master_key(), person_id, bytes(wrapped))
 
 
 @service
@@ -39,13 +38,13 @@ def test_a_service_reads_and_unwraps_a_key_once_however_many_values_it_encrypts(
 ) -> None:
     vault.data_key(7, create=True)
     unwraps: list[int] = []
-    real_unwrap = vault.aes_key_unwrap
+    real_unwrap = vault.unwrap_key
 
     def counted_unwrap(*args: Any) -> bytes:
         unwraps.append(1)
         return real_unwrap(*args)
 
-    monkeypatch.setattr(vault, "aes_key_unwrap", counted_unwrap)
+    monkeypatch.setattr(vault, "unwrap_key", counted_unwrap)
     with CaptureQueriesContext(connection) as captured:
         encrypt_for(7, ["given_name", "family_name", "emails", "phones", "city"], actor=SystemActor("test"))
     assert key_statements(captured) == ["SELECT"]

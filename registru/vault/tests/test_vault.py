@@ -95,3 +95,61 @@ def test_a_key_file_put_in_place_of_another_is_read_and_a_missing_one_is_missed(
     key_file.unlink()
     with pytest.raises(keys.MasterKeyMissingError):
         keys.load()
+
+
+def stored_wrapping(person_id: int) -> bytes:
+    wrapped = PersonKey.objects.get(person_id=person_id).wrapped
+    assert wrapped is not None
+    return bytes(wrapped)
+
+
+def test_a_data_key_is_wrapped_with_aes_gcm_and_bound_to_its_person() -> None:
+    sealed = services.encrypt(7, "given_name", "Ioana")
+    wrapped = stored_wrapping(7)
+    assert wrapped.startswith(services.WRAP_FORMAT)
+    assert len(wrapped) == 1 + services.NONCE_BYTES + 32 + 16
+    assert services.decrypt(7, "given_name", sealed, services.data_key(7)) == "Ioana"
+
+
+def test_a_wrapped_key_copied_onto_another_persons_row_does_not_unwrap() -> None:
+    services.encrypt(7, "given_name", "Ioana")
+    services.encrypt(8, "given_name", "Mihai")
+    stolen = PersonKey.objects.get(person_id=7).wrapped
+    # As a database administrator would: give person 8 the key of person 7.
+    PersonKey.objects.filter(person_id=8).update(wrapped=stolen)
+    with pytest.raises(services.VaultError, match="person 8"):
+        services.data_key(8)
+
+
+def test_a_key_wrapped_before_with_rfc_3394_still_unwraps_and_a_rotation_rewraps_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cryptography.hazmat.primitives.keywrap import aes_key_wrap
+    from django.core.management import call_command
+
+    key_file = tmp_path / "master.key"
+    monkeypatch.delenv("REGISTRU_MASTER_KEY", raising=False)
+    monkeypatch.setenv("REGISTRU_MASTER_KEY_FILE", str(key_file))
+    Keyring.objects.all()._raw_delete(Keyring.objects.db)
+    keys.write(keys.generate(), key_file)
+    services._verified.clear()
+    sealed = services.encrypt(7, "given_name", "Ioana")
+    key = services.data_key(7)
+    assert key is not None
+    legacy = aes_key_wrap(keys.load().material, key)  # as keys were stored before
+    PersonKey.objects.filter(person_id=7).update(wrapped=legacy)
+    assert services.data_key(7) == key
+    call_command("vault", "rotate-master")
+    services._verified.clear()
+    rewrapped = stored_wrapping(7)
+    assert rewrapped.startswith(services.WRAP_FORMAT)
+    assert rewrapped != legacy
+    assert services.decrypt(7, "given_name", sealed, services.data_key(7)) == "Ioana"
+
+
+def test_a_wrapped_key_of_an_unknown_format_is_refused() -> None:
+    services.encrypt(7, "given_name", "Ioana")
+    wrapped = stored_wrapping(7)
+    PersonKey.objects.filter(person_id=7).update(wrapped=b"\x02" + wrapped[1:])
+    with pytest.raises(services.VaultError, match="person 7"):
+        services.data_key(7)
