@@ -6,6 +6,7 @@ is shared between writers. ``seal`` later binds committed events into hash-chain
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -114,6 +115,11 @@ PG_ALLOCATE = (
 )
 
 
+# More keys than this are read by the vault itself, in a query of their own: SQLite limits the
+# parameters of a statement.
+SQLITE_KEYS_FOLDED = 500
+
+
 def allocate_ids(count: int) -> list[int]:
     """Positions for ``count`` new events, taken before the events are written, so that each
     event's canonical bytes can name its own position."""
@@ -123,8 +129,8 @@ def allocate_ids(count: int) -> list[int]:
 def _allocate(
     count: int, key_people: list[int], new_keys: vault.NewKeys | None
 ) -> tuple[list[int], list[tuple[int, Any]] | None]:
-    """``allocate_ids``; on PostgreSQL, in the same round trip, the key rows of ``key_people``
-    (``vault.rows_sql``: None where they were not read, the vault reads them itself) and the
+    """``allocate_ids``; in the same statement or round trip, the key rows of ``key_people``
+    (None where they were not read: the vault reads them itself) and, on PostgreSQL, the
     INSERT of ``new_keys``, which are stored in any case before this returns."""
     if new_keys is not None and not (count and connection.vendor == "postgresql"):
         new_keys.stored(new_keys.insert())  # no round trip of ours to ride with: stored now
@@ -155,10 +161,19 @@ def _allocate(
             _next_result(cursor)
             return ids, list(cursor.fetchall())
         # SQLite has one writer at a time (BEGIN IMMEDIATE): the maximum cannot move under us.
-        # Its statements are calls within the process: there is no round trip to save.
-        cursor.execute("SELECT COALESCE(MAX(id), 0) FROM audit_auditevent")
-        (highest,) = cursor.fetchone()
-        return list(range(highest + 1, highest + 1 + count)), None
+        # There is no round trip to save, but each statement costs Django's cursor its own
+        # work, as much as the key's read: the key rows come with the maximum (person NULL).
+        if not key_people or len(key_people) > SQLITE_KEYS_FOLDED:
+            cursor.execute("SELECT COALESCE(MAX(id), 0) FROM audit_auditevent")
+            (highest,) = cursor.fetchone()
+            return list(range(highest + 1, highest + 1 + count)), None
+        # MAX in a subquery of its own, where SQLite reads the index's last entry.
+        keys_sql = vault.rows_query(len(key_people))
+        sql = f"SELECT NULL, (SELECT COALESCE(MAX(id), 0) FROM audit_auditevent) UNION ALL {keys_sql}"  # noqa: S608
+        cursor.execute(sql, key_people)
+        rows = cursor.fetchall()
+        highest = next(value for person_id, value in rows if person_id is None)
+        return list(range(highest + 1, highest + 1 + count)), [row for row in rows if row[0] is not None]
 
 
 def _next_result(cursor: Any) -> None:
@@ -217,24 +232,27 @@ class StoredValues:
     """Values of one event as the trail keeps them: personal values of a person encrypted
     under their key. The key is looked up at the event's first personal value, once."""
 
-    __slots__ = ("classes", "encrypt", "subject_id")
+    __slots__ = ("encrypt", "not_personal", "subject_id")
 
     def __init__(self, model: type[models.Model], subject_id: int | None) -> None:
         self.subject_id = subject_id
-        self.classes = classification(model)
+        self.not_personal = not_personal_fields(model)
         self.encrypt: vault.Encrypter | None = None
 
     def __call__(self, name: str, value: Any) -> Any:
         value = json_value(value)
-        if self.subject_id is None or value in EMPTY or not self.is_personal(name):
+        # Values that are not model fields (merged_from, person, ...) name people: personal.
+        if self.subject_id is None or value in EMPTY or name in self.not_personal:
             return value
         if self.encrypt is None:
             self.encrypt = vault.encrypter(self.subject_id)
         return self.encrypt(name, value)
 
-    def is_personal(self, name: str) -> bool:
-        # Values that are not model fields (merged_from, person, ...) name people: personal.
-        return self.classes.get(name, PIIClass.IDENTITY) is not PIIClass.NONE
+
+@functools.cache
+def not_personal_fields(model: type[models.Model]) -> frozenset[str]:
+    """The fields of ``model`` classified as not personal (a model's classification is fixed)."""
+    return frozenset(name for name, kind in classification(model).items() if kind is PIIClass.NONE)
 
 
 def model_for(target_type: str) -> type[models.Model] | None:
