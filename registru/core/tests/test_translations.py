@@ -71,3 +71,16 @@ def test_dates_read_day_first_on_a_24_hour_clock_in_both_languages() -> None:
         assert formats.date_format(date(1980, 5, 17), "SHORT_DATE_FORMAT") == "17 May 1980"
     with translation.override("ro"):
         assert formats.date_format(moment, "SHORT_DATETIME_FORMAT") == "30.11.2026, 14:09"
+
+
+def test_no_romanian_message_of_django_or_registru_has_a_cedilla_or_a_space_before_punctuation() -> None:
+    import re
+
+    from django.utils.translation import trans_real
+
+    # Django's own catalogue and those of its contrib apps, merged with Registru's, which wins.
+    catalogue = trans_real.translation("ro")._catalog  # type: ignore[attr-defined]
+    wrong = re.compile(r"[şţŞŢ]|\s[.,;:!?)](?!\.)|\S {2,}\S")
+    shown = {key: catalogue[key] for key in set(catalogue.keys()) if key}  # the text that wins
+    found = {key: text for key, text in shown.items() if isinstance(text, str) and wrong.search(text)}
+    assert found == {}
