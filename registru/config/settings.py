@@ -301,7 +301,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Django logs the path of refused requests: the public links' tokens are cut out of it.
+    "filters": {"portal_tokens": {"()": "registru.core.logfilters.HidePortalTokens"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["portal_tokens"]}},
     "root": {"handlers": ["console"], "level": env_str("REGISTRU_LOG_LEVEL", "INFO")},
     "loggers": {
         # Axes logs usernames and addresses on every attempt; keep that for WARNING and up.

@@ -3,6 +3,8 @@ at once. Each gets a clear page, never a 5xx, and changes nothing."""
 
 from __future__ import annotations
 
+import io
+import logging
 import re
 import threading
 from datetime import timedelta
@@ -214,3 +216,28 @@ def test_an_expired_preferences_link_speaks_of_preferences_not_of_an_invitation(
     assert response.status_code == 410
     assert "invitation" not in content.lower()
     assert "Links to your preferences work for a limited time only" in content
+
+
+def test_a_refused_request_on_a_valid_link_leaves_no_token_in_the_logs(cast, purposes) -> None:
+    """Django logs the path of every refused request; a preference link stays usable for 400 days,
+    so whoever reads the logs must not be able to open the person's page with what they read."""
+    person = PersonFactory(lawful_basis="contract")
+    path = links.preferences_url(person.pk).removeprefix(links.absolute(""))
+    token = path.split("/")[3]
+    handler, stream = logging.getHandlerByName("console"), io.StringIO()
+    assert isinstance(handler, logging.StreamHandler)
+    request_log = logging.getLogger("django.request")
+    kept_stream, kept_level = handler.setStream(stream), request_log.level
+    request_log.setLevel(logging.WARNING)  # as in production (the tests' conftest quiets it)
+    before = state()
+    try:
+        Client(enforce_csrf_checks=True).post(path, {"choice": []})  # no CSRF token: 403, logged
+        Client().post(path, {"choice": ["newsletter__fax"]})  # a box not offered: 400, logged
+    finally:
+        handler.setStream(kept_stream)
+        request_log.setLevel(kept_level)
+    logged = stream.getvalue()
+    assert logged.count("/p/preferences/") == 2, logged
+    assert token not in logged
+    assert token.split(":")[-1] not in logged  # not even the signature
+    assert state() == before
