@@ -123,7 +123,8 @@ def _closed(request: HttpRequest, found: Invitation, reason: str) -> HttpRespons
 
 
 # A restricted person (Art. 18) may still take consent back (Art. 7(3)): withdrawing is always
-# possible, granting waits until the restriction is lifted.
+# possible, granting waits until the restriction is lifted; an archived person, who is asked
+# nothing any more, may only withdraw too.
 MAY_WITHDRAW = (PersonStatus.ACTIVE, PersonStatus.RESTRICTED)
 
 
@@ -151,7 +152,7 @@ def preference_centre(request: HttpRequest, token: str) -> HttpResponse:
             wanted = set(request.POST.getlist("choice"))
             if not wanted <= {row.field for row in rows}:
                 return problem(request, "tampered", kind="preferences")
-            may_grant = person.status == PersonStatus.ACTIVE
+            may_grant = person.status == PersonStatus.ACTIVE and person.archived_at is None
             preferences.apply(person, rows, wanted, actor=SUBJECT, evidence=evidence_of(request), may_grant=may_grant)
             rows, saved = preferences.rows_for(person), True
         return render(request, "portal/preferences.html", {"rows": rows, "saved": saved, "person": person})

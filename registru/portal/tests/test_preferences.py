@@ -230,6 +230,22 @@ def test_a_restricted_person_may_still_withdraw_but_not_grant(cast, purposes) ->
                                 ("events", "email"): ConsentState.WITHDRAWN}  # fmt: skip
 
 
+def test_an_archived_person_may_withdraw_but_not_grant(cast, purposes) -> None:
+    # Archived people are asked nothing (no invitation opens for them, the gate sends them
+    # nothing): their old preference link must not record a new consent either.
+    from registru.people import services as people
+
+    person = PersonFactory(lawful_basis="contract")
+    grant(person, purposes["newsletter"])
+    people.archive_person(person, actor=cast.dora, reason="no longer a customer")
+    client, path, page = preferences(person)
+    audited = AuditEvent.objects.count()
+    client.post(path, {"choice": ["offers__email", "events__email"], "csrfmiddlewaretoken": csrf_of(page)})
+    assert state_of(person) == {("newsletter", "email"): ConsentState.WITHDRAWN}
+    assert ConsentEvent.objects.filter(person=person).count() == 2  # the grant before, the withdrawal now
+    assert AuditEvent.objects.count() == audited + 1  # the withdrawal, nothing more
+
+
 def test_an_erased_person_s_links_open_nothing(cast, purposes) -> None:
     from registru.people import services as people
 
