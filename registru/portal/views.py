@@ -77,6 +77,8 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         return _closed(request, found, closed)
     with translation.override(found.language):
         asked = questions(found)
+        if not asked:  # every purpose it asked about has been retired since
+            return _closed(request, found, "closed")
         if request.method == "POST":
             return _answer(request, found, asked)
         mark_opened(found, actor=SUBJECT)

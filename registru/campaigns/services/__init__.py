@@ -453,12 +453,16 @@ class Asked:
 
 
 def questions(invitation: Invitation) -> list[Asked]:
+    """What the invitation asks: its purposes on the campaign's channels, each with the notice it
+    was sent with; a purpose retired since (no longer in use) is not asked any more."""
     campaign = invitation.campaign
     purposes = {purpose.code: purpose for purpose in campaign.purposes.all()}
     notices = Notice.objects.in_bulk(list(invitation.notices.values()))
     asked = []
     for code, notice_id in sorted(invitation.notices.items()):
         purpose = purposes[code]
+        if not purpose.active:
+            continue
         for _purpose, channel in asked_pairs([purpose], campaign.channels):
             asked.append(Asked(purpose, channel, notices[notice_id], invitation.language))
     return asked

@@ -241,3 +241,28 @@ def test_a_refused_request_on_a_valid_link_leaves_no_token_in_the_logs(cast, pur
     assert token not in logged
     assert token.split(":")[-1] not in logged  # not even the signature
     assert state() == before
+
+
+def test_a_purpose_retired_after_the_invitation_was_sent_cannot_be_granted_through_it(sent, purposes) -> None:
+    """A purpose no longer in use cannot be granted (staff, preference centre): an invitation
+    that went out before it was retired neither offers it any more nor records it."""
+    from registru.consent import services as consent
+
+    consent.save_purpose(purposes["events"], {"active": False}, actor=SETUP)
+    path = invitation_path(sent[0])
+    assert b'value="events__email"' not in Client().get(path).content
+    before = state()
+    assert Client().post(path, {"choice": ["newsletter__email", "events__email"]}).status_code == 400
+    assert state() == before
+    assert Client().post(path, {"choice": ["newsletter__email"]}).status_code == 200
+    assert not ConsentEvent.objects.filter(person_id=sent[0].person_id, purpose=purposes["events"]).exists()
+
+
+def test_an_invitation_whose_purposes_were_all_retired_is_closed(sent, purposes) -> None:
+    from registru.consent import services as consent
+
+    for code in ("newsletter", "events"):
+        consent.save_purpose(purposes[code], {"active": False}, actor=SETUP)
+    before = state()
+    assert Client().post(invitation_path(sent[0]), {}).status_code == 409
+    assert state() == before
