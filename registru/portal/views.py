@@ -135,10 +135,18 @@ def _person_for(use: TokenUse, token: str) -> tuple[Person, str] | str:
         opened = links.read_person_link(use, token)
     except TokenError as error:
         return error.reason
-    person = Person.objects.filter(pk=opened.record_id).first()
-    if person is None or person.status not in MAY_WITHDRAW or person.merged_into_id is not None:
+    person = _surviving(Person.objects.filter(pk=opened.record_id).first())
+    if person is None or person.status not in MAY_WITHDRAW:
         return "closed"
     return person, opened.extra
+
+
+def _surviving(person: Person | None) -> Person | None:
+    """The record a merged duplicate was folded into: links in the messages sent to the
+    duplicate stay the person's way out (merges never point at a merged record, so this ends)."""
+    while person is not None and person.merged_into_id is not None:
+        person = Person.objects.filter(pk=person.merged_into_id).first()
+    return person
 
 
 @require_http_methods(["GET", "POST"])

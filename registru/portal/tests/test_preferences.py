@@ -246,6 +246,24 @@ def test_an_archived_person_may_withdraw_but_not_grant(cast, purposes) -> None:
     assert AuditEvent.objects.count() == audited + 1  # the withdrawal, nothing more
 
 
+def test_the_unsubscribe_link_of_a_merged_duplicate_withdraws_on_the_record_it_became(cast, purposes) -> None:
+    # Messages sent before the merge still sit in the inbox: their link must still be a way out.
+    from registru.people import services as people
+
+    kept, duplicate = PersonFactory(lawful_basis="contract"), PersonFactory(lawful_basis="contract")
+    for person in (kept, duplicate):
+        grant(person, purposes["newsletter"])
+        grant(person, purposes["offers"])
+    path = path_of(links.unsubscribe_url(duplicate.pk, "newsletter"))
+    people.merge_people(kept, duplicate, actor=cast.dora, reason="the same person")
+    response = Client(enforce_csrf_checks=True).post(path, ONE_CLICK, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200
+    assert state_of(kept) == {
+        ("newsletter", "email"): ConsentState.WITHDRAWN,
+        ("offers", "email"): ConsentState.GRANTED,
+    }
+
+
 def test_an_erased_person_s_links_open_nothing(cast, purposes) -> None:
     from registru.people import services as people
 
