@@ -266,3 +266,33 @@ def test_an_invitation_whose_purposes_were_all_retired_is_closed(sent, purposes)
     before = state()
     assert Client().post(invitation_path(sent[0]), {}).status_code == 409
     assert state() == before
+
+
+def test_every_public_page_is_kept_by_no_cache_and_allows_no_inline_code(sent) -> None:
+    """The pages hold a person's data (their choices, their contact details): browsers and
+    proxies keep none of them, and the strict policy holds as on the staff pages."""
+    from registru.questionnaires import services as questionnaires
+    from registru.questionnaires.models import Request
+    from registru.testing.questionnaires import make_questionnaire
+
+    person = sent[0].person
+    make_questionnaire()
+    questionnaires.run()
+    request = Request.objects.get(person=person)
+    pages = [
+        Client().get(invitation_path(sent[0])),
+        Client().get(links.preferences_url(person.pk)),
+        Client().get(links.unsubscribe_url(person.pk, "newsletter")),
+        Client().post(links.unsubscribe_url(person.pk, "newsletter"), {"List-Unsubscribe": "One-Click"}),
+        Client().get(links.questionnaire_url(request.pk, person.pk, request.questionnaire_id, request.created_at)),
+        Client().get("/p/preferences/not-a-token/"),
+    ]
+    for response in pages:
+        html, policy = response.content.decode(), response["Content-Security-Policy"]
+        assert response.get("Cache-Control") == "no-store", response.request["PATH_INFO"]
+        assert "script-src 'self'" in policy
+        assert "unsafe-inline" not in policy
+        assert "frame-ancestors 'none'" in policy
+        inline = [r"<script(?![^>]*\bsrc=)", r"<style", r"\sstyle=", r"\son[a-z]+="]
+        assert not [pattern for pattern in inline if re.search(pattern, html)]
+    assert [response.status_code for response in pages] == [200, 200, 200, 200, 200, 400]
