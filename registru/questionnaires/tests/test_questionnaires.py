@@ -262,6 +262,37 @@ def test_bad_input_gets_clear_errors_and_saves_nothing(cast, due, smtp_inbox) ->
     assert "&lt;script&gt;" in page
 
 
+def test_fields_the_questionnaire_does_not_ask_cannot_be_changed_through_its_page(cast, due) -> None:
+    """Extra inputs added to the form (other fields of the person, their status or owner, ids of
+    another person or another questionnaire's question) are ignored: only what is asked changes."""
+    other = PersonFactory(lawful_basis="contract", job_title="Casier")
+    questionnaire = make_questionnaire(fields=["job_title"])
+    foreign = make_questionnaire(name="Alt chestionar", active=False).questions.get(kind="text")
+    services.run()
+    request = Request.objects.get(person=due)
+    path = links.questionnaire_url(request.pk, due.pk, questionnaire.pk, request.created_at)
+    question = questionnaire.questions.get(kind="choice")
+    untouched = {name: getattr(due, name) for name in ("given_name", "family_name", "emails", "phones", "status",
+                                                       "lawful_basis", "owner_id", "city")}  # fmt: skip
+    events = AuditEvent.objects.count()
+    response = Client().post(path, {
+        "action": "save", "job_title": "Director", f"q{question.pk}": "0", f"q{foreign.pk}": "injected",
+        "given_name": "Mallory", "emails": "mallory@evil.test", "phones": "0733 111 222", "status": "erased",
+        "lawful_basis": "consent", "owner": cast.bob.pk, "city": "Cluj", "person": other.pk, "person_id": other.pk,
+        "request": Request.objects.get(person=other).pk, "employer": "Evil SRL",
+    })  # fmt: skip
+    assert response.status_code == 200
+    due.refresh_from_db()
+    assert due.job_title == "Director"
+    assert {name: getattr(due, name) for name in untouched} == untouched
+    assert Person.objects.get(pk=other.pk).job_title == "Casier"
+    assert Request.objects.get(person=other).status == RequestStatus.OPEN
+    assert list(Proposal.objects.values_list("field", flat=True)) == ["job_title"]
+    assert list(Answer.objects.values_list("question_id", flat=True)) == [question.pk]
+    actions = list(AuditEvent.objects.order_by("pk")[events:].values_list("action", "channel"))
+    assert actions == [(action, "portal") for action in ("questionnaire.answered", "person.updated", "person.verified")]
+
+
 # Follow-up ---------------------------------------------------------------------------------
 
 
