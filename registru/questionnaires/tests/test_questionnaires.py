@@ -293,6 +293,27 @@ def test_fields_the_questionnaire_does_not_ask_cannot_be_changed_through_its_pag
     assert actions == [(action, "portal") for action in ("questionnaire.answered", "person.updated", "person.verified")]
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("postal_code", "1" * 21), ("country", "ROU"), ("city", "x" * 101), ("job_title", "x" * 151),
+     ("given_name", ""), ("emails", "a@b.test\n" * 11), ("job_title", "Director\x00"), ("street", "x" * 5000)],
+)  # fmt: skip
+def test_a_value_the_record_cannot_hold_is_refused_and_records_nothing(cast, due, field: str, value: str) -> None:
+    """Each of these passes the page's own length limits but not the person's rules (or the
+    database's column): a clear error, the request still open, no answer, no audit event."""
+    questionnaire = make_questionnaire(fields=["name", "emails", "job_title", "address"], questions=[])
+    services.run()
+    request = Request.objects.get(person=due)
+    path = links.questionnaire_url(request.pk, due.pk, questionnaire.pk, request.created_at)
+    client = Client()
+    data = page_fields(client, path) | {"action": "save", field: value}
+    before, events = state(due), AuditEvent.objects.count()
+    response = client.post(path, data)
+    assert response.status_code == 400
+    assert response.context["form"].errors.get(field), response.context["form"].errors
+    assert (state(due), AuditEvent.objects.count()) == (before, events)
+
+
 # Follow-up ---------------------------------------------------------------------------------
 
 
