@@ -314,6 +314,21 @@ def test_a_value_the_record_cannot_hold_is_refused_and_records_nothing(cast, due
     assert (state(due), AuditEvent.objects.count()) == (before, events)
 
 
+def test_the_link_of_a_person_erased_since_opens_nothing(cast, due) -> None:
+    questionnaire = make_questionnaire()
+    services.run()
+    request = Request.objects.get(person=due)
+    path = links.questionnaire_url(request.pk, due.pk, questionnaire.pk, request.created_at)
+    people.erase_person(due, actor=cast.dora, reason="art. 17")
+    before, events = state(due), AuditEvent.objects.count()
+    page = Client().get(path)
+    answer = Client().post(path, {"action": "confirm", f"q{questionnaire.questions.get(kind='choice').pk}": "0"})
+    assert (page.status_code, answer.status_code) == (409, 409)
+    assert "Acest link nu mai este activ" in answer.content.decode()  # closed, in their language
+    assert (state(due), AuditEvent.objects.count()) == (before, events)
+    assert Request.objects.get(pk=request.pk).opened_at is None
+
+
 # Follow-up ---------------------------------------------------------------------------------
 
 
