@@ -156,6 +156,17 @@ def test_an_unsubscribe_link_cannot_be_turned_to_another_purpose_or_person(cast,
     assert not ConsentEvent.objects.filter(kind=ConsentKind.WITHDRAWN).exists()
 
 
+def test_an_unsubscribe_link_cannot_open_the_preference_centre_to_grant(cast, purposes) -> None:
+    # The unsubscribe link travels in a header any mail client may fetch: it only ever withdraws.
+    person = PersonFactory(lawful_basis="contract")
+    token = path_of(links.unsubscribe_url(person.pk, "newsletter")).split("/")[3]
+    client = Client()
+    for method in ("get", "post"):
+        response = getattr(client, method)(f"/p/preferences/{token}/", {"choice": ["newsletter__email"]})
+        assert response.status_code == 400
+    assert not ConsentEvent.objects.filter(person=person).exists()
+
+
 # The preference centre ---------------------------------------------------------------------
 
 
