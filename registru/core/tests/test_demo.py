@@ -4,6 +4,9 @@ wave in the Outbox with links that open."""
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -60,3 +63,16 @@ def test_the_demo_has_birth_dates_a_manager_reveals_as_the_readme_says(settings)
     revealed = bob.post(f"/people/{person.pk}/reveal/", {"group": "birth_date", "reason": "verificare identitate"})
     assert shown in revealed.content.decode()
     assert AuditEvent.objects.filter(action="person.field_revealed", subject_id=person.pk).exists()
+
+
+def test_make_run_serves_on_the_port_it_is_given_and_the_demo_links_point_there() -> None:
+    make = shutil.which("make")
+    if make is None:
+        pytest.skip("make is not installed")
+    root = Path(__file__).resolve().parents[3]
+    env = {"PATH": "/usr/bin:/bin"}
+    dry_run = subprocess.run(
+        [make, "-n", "-C", str(root), "run", "PORT=8765"], capture_output=True, text=True, env=env, check=True
+    ).stdout
+    assert "registru serve --port 8765" in dry_run
+    assert 'REGISTRU_PUBLIC_URL="${REGISTRU_PUBLIC_URL:-http://127.0.0.1:8765}"' in dry_run
