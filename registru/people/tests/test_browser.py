@@ -9,7 +9,7 @@ import pytest
 
 from registru.audit.models import AuditEvent
 from registru.people.models import Person
-from registru.testing.factories import PASSWORD
+from registru.testing.factories import PASSWORD, OrganizationFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PHONE = {"width": 390, "height": 844}
@@ -85,3 +85,39 @@ def test_the_language_switch_changes_the_interface(cast: Any, browser: Any, live
     page.get_by_role("button", name="Romanian").click()
     page.wait_for_load_state()
     assert page.locator("h1").inner_text() == "Persoane"
+
+
+def open_desktop(browser: Any, live_server: Any) -> Any:
+    page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB").new_page()
+    page.set_default_timeout(15_000)
+    page.base = live_server.url
+    page.posted = []
+    page.on("request", lambda sent: page.posted.append(sent.post_data or "") if sent.method == "POST" else None)
+    return page
+
+
+def test_enter_in_the_people_search_searches_instead_of_asking_for_an_export(
+    cast: Any, browser: Any, live_server: Any
+) -> None:
+    page = open_desktop(browser, live_server)
+    log_in(page, "alice")
+    assert page.get_by_role("button", name="Export these people…").is_visible()
+    page.fill("#id_q", "stefanescu")
+    page.press("#id_q", "Enter")
+    page.locator("#results a", has_text="Ștefănescu").wait_for()
+    page.wait_for_load_state("networkidle")
+    assert page.url == live_server.url + "/people/"
+
+
+def test_enter_in_the_organization_search_does_not_turn_the_page(cast: Any, browser: Any, live_server: Any) -> None:
+    for number in range(26):
+        OrganizationFactory(name=f"Brutăria {number:02} SRL", owner=cast.alice)
+    page = open_desktop(browser, live_server)
+    log_in(page, "alice")
+    page.goto(page.base + "/organizations/")
+    page.fill("#id_q", "brutaria")
+    page.locator("#results button", has_text="Next").wait_for()
+    page.press("#id_q", "Enter")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("#results a", has_text="Brutăria 00 SRL").is_visible()
+    assert [body for body in page.posted if "cursor=" in body] == []
