@@ -102,6 +102,11 @@ class ExportRequest(models.Model):
         return [str(ApprovalReason(reason).label) for reason in self.approval_reasons]
 
     @property
+    def max_downloads(self) -> int:
+        """How many times the file may be downloaded (``REGISTRU_EXPORT_MAX_DOWNLOADS``)."""
+        return int(settings.EXPORT_MAX_DOWNLOADS)
+
+    @property
     def percent(self) -> int:
         return 100 * self.progress_done // self.progress_total if self.progress_total else 0
 

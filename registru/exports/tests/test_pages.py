@@ -82,3 +82,14 @@ def test_the_register_names_the_fields_as_the_form_does(cast, client_for) -> Non
     ask(cast.alice, fields=["given_name", "emails"])
     page = client_for(cast.dora).get("/exports/register/", headers={"accept-language": "ro"}).content.decode()
     assert "<td>Prenume, Adrese de e-mail</td>" in page
+
+
+def test_the_pages_show_the_downloads_against_their_limit(cast, client_for, settings) -> None:
+    settings.EXPORT_MAX_DOWNLOADS = 3
+    export = made(ask(cast.alice))
+    alice = client_for(cast.alice)
+    alice.get(f"/exports/{export.pk}/download/")
+    alice.get(f"/exports/{export.pk}/download/")
+    assert "Downloads: 2 of 3." in alice.get(f"/exports/{export.pk}/").content.decode()
+    assert "Downloads: 2 of 3." in alice.get("/exports/").content.decode()
+    assert "2 of 3<br>alice" in client_for(cast.dora).get("/exports/register/").content.decode()
