@@ -121,3 +121,30 @@ def test_enter_in_the_organization_search_does_not_turn_the_page(cast: Any, brow
     page.wait_for_load_state("networkidle")
     assert page.locator("#results a", has_text="Brutăria 00 SRL").is_visible()
     assert [body for body in page.posted if "cursor=" in body] == []
+
+
+def test_the_form_shown_again_after_the_duplicate_warning_has_one_row_per_contact(
+    cast: Any, browser: Any, live_server: Any
+) -> None:
+    existing = Person.objects.get(pk=cast.alice_person.pk)
+    page = open_desktop(browser, live_server)
+    log_in(page, "alice")
+    page.goto(page.base + "/people/new/")
+    page.fill("#id_given_name", "Ioana")
+    page.fill("#id_family_name", "Ștefănescu")
+    page.locator("input[name=emails]").fill(existing.emails[0])
+    page.locator("input[name=phones]").fill("0744 555 666")
+    page.get_by_role("button", name="Save").click()
+    page.locator("#possible-duplicates").wait_for()
+    assert page.locator("input[name=emails]").count() == 1
+    assert page.locator("input[name=phones]").count() == 1
+    assert page.locator("input[name=primary_phones]").count() == 1
+    page.locator("[data-add-row=phones-rows]").click()
+    assert page.locator("input[name=phones]").nth(1).input_value() == ""
+    assert not page.locator("input[name=primary_phones]").nth(1).is_checked()
+    page.locator("input[name=phones]").nth(1).fill("0755 111 222")
+    page.locator("input[name=add_anyway]").check()
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url(re.compile(r".*/people/\d+/$"))
+    added = Person.objects.exclude(pk=existing.pk).get(family_name="Ștefănescu")
+    assert added.phones == ["+40744555666", "+40755111222"]
