@@ -11,6 +11,7 @@ from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.utils import formats, timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from registru.audit.actions import AuditAction
@@ -29,11 +30,29 @@ CHANNEL_LABELS = {
     Channel.PORTAL: _("public portal"),
     Channel.IMPORT: _("import"),
 }
-EXTRA_FIELD_LABELS = {"merged_from": _("merged from"), "merged_into": _("merged into")}
+# Names in events that are no field of the target's model (a login's device, a questionnaire's
+# answers) or a field without a translated name (a message's recipient).
+EXTRA_FIELD_LABELS = {
+    "merged_from": _("merged from"),
+    "merged_into": _("merged into"),
+    "device": _("device"),
+    "ip_address": _("IP address"),
+    "recipient": _("recipient"),
+    "recipients": _("recipients"),
+    "subject": _("subject"),
+    "invitations": _("invitations"),
+    "matched": _("record found"),
+    "filter": _("filter"),
+    "recently_exported": _("recently exported"),
+    "answers": _("answers"),
+    "corrected": _("corrected"),
+    "field": _("field"),
+}
 # Changes whose value names another person: shown only to those who may see that person.
 PERSON_REFERENCES = frozenset({"merged_from", "merged_into", "person"})
 HIDDEN_RECORD = _("another record")
 ERASED_TEXT = _("[erased]")
+YES, NO = _("yes"), _("no")
 EMPTY = "—"
 
 
@@ -165,9 +184,9 @@ def _field(model: type[models.Model] | None, name: str) -> Any:
 
 
 def _label(model: type[models.Model] | None, name: str) -> str:
-    field = _field(model, name)
-    if field is not None and hasattr(field, "verbose_name"):
-        return str(field.verbose_name)
+    verbose_name = getattr(_field(model, name), "verbose_name", None)
+    if isinstance(verbose_name, Promise) or (verbose_name is not None and name not in EXTRA_FIELD_LABELS):
+        return str(verbose_name)
     return str(EXTRA_FIELD_LABELS.get(name, name.replace("_", " ")))
 
 
@@ -176,6 +195,8 @@ def _text(model: type[models.Model] | None, name: str, value: Any) -> str:
         return EMPTY
     if value == ERASED:
         return str(ERASED_TEXT)
+    if isinstance(value, bool):
+        return str(YES if value else NO)
     if value == MASKED_VALUE:
         return MASKED_VALUE
     if isinstance(value, dict):

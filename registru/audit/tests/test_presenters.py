@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from registru.audit import presenters
 from registru.audit.models import AuditEvent
 from registru.audit.presenters import EventView, present_all
 from registru.people import services
@@ -42,3 +43,28 @@ def test_it_keeps_the_actor_label_after_the_account_is_gone(cast) -> None:
     event = AuditEvent.objects.filter(action="person.updated").latest("id")
     User.objects.filter(pk=temporary.pk).delete()
     assert present(AuditEvent.objects.get(pk=event.pk)).actor == "Tina Temporar (temp)"
+
+
+def test_it_names_a_logins_fields_in_the_readers_language(cast) -> None:
+    from django.test import Client
+    from django.utils import translation
+
+    from registru.testing.factories import PASSWORD
+
+    Client().post("/login/", {"username": "alice", "password": PASSWORD}, REMOTE_ADDR="10.1.2.3")
+    login = AuditEvent.objects.filter(action="security.login").latest("id")
+    with translation.override("ro"):
+        labels = {change.label for change in present(login).changes}
+    assert {"dispozitiv", "Adresă IP"} <= labels
+
+
+def test_it_reads_a_flag_as_yes_or_no(cast) -> None:
+    event = AuditEvent(
+        action="access.requested",
+        channel="ui",
+        actor_label="Alice",
+        target_type="accounts.accessrequest",
+        canonical="{}",
+    )
+    [change] = presenters.present(event, {"matched": (None, True)}).changes
+    assert (change.label, change.new) == ("record found", "yes")
