@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from registru.accounts.roles import Capability
@@ -173,9 +173,12 @@ def mailing_new(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(
                     request,
-                    _(
+                    ngettext(
+                        "Mailing queued for %(count)d person with a valid consent. "
+                        "Each copy is checked again as it leaves.",
                         "Mailing queued for %(count)d people with a valid consent. "
-                        "Each copy is checked again as it leaves."
+                        "Each copy is checked again as it leaves.",
+                        mailing.recipients,
                     )
                     % {"count": mailing.recipients},
                 )

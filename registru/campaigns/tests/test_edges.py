@@ -152,3 +152,11 @@ def test_the_page_of_an_answered_invitation_still_says_so(cast, purposes) -> Non
     services.answer_invitation(invitation, set(), actor=SETUP, evidence=consent.Evidence())
     url = links.invitation_url(invitation.pk, person.pk, campaign.pk, invitation.notices)
     assert Client().get(url.removeprefix(links.absolute(""))).status_code == 409
+
+
+def test_the_mailing_sent_message_counts_one_person_in_the_singular(cast, purposes) -> None:
+    grant(PersonFactory(lawful_basis="contract"), purposes["newsletter"])
+    form = {"purpose": purposes["newsletter"].pk, "subject_ro": "Noutăți", "body_ro": "Bună!",
+            "subject_en": "News", "body_en": "Hello!", "token": "0d3cf5b6-81a4-4f7e-a0c2-5b7e1f0e9d21"}  # fmt: skip
+    page = login(cast.mara).post("/campaigns/mailings/new/", form, follow=True).content.decode()
+    assert "Mailing queued for 1 person with a valid consent." in page
