@@ -54,7 +54,7 @@ def marketing_letter(person: Person, purpose: Purpose, subject: str, body: str, 
             "preferences": links.preferences_url(person.pk),
         }
     return Letter(
-        key=key, person=person, recipient=person.primary_email, subject=subject,
+        key=key, person=person, recipient=person.primary_email, subject=subject.replace("{name}", person.given_name),
         body=f"{body.replace('{name}', person.given_name)}\n\n-- \n{footer}\n", kind=MessageKind.MARKETING,
         purpose_code=purpose.code,
         headers={"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},

@@ -160,3 +160,13 @@ def test_the_mailing_sent_message_counts_one_person_in_the_singular(cast, purpos
             "subject_en": "News", "body_en": "Hello!", "token": "0d3cf5b6-81a4-4f7e-a0c2-5b7e1f0e9d21"}  # fmt: skip
     page = login(cast.mara).post("/campaigns/mailings/new/", form, follow=True).content.decode()
     assert "Mailing queued for 1 person with a valid consent." in page
+
+
+def test_a_mailing_puts_the_given_name_in_the_subject_too(cast, purposes) -> None:
+    person = PersonFactory(lawful_basis="contract", given_name="Ecaterina", preferred_language="ro")
+    grant(person, purposes["newsletter"])
+    values = {"purpose": purposes["newsletter"], "subject_ro": "Bună, {name}!", "body_ro": "Noutăți, {name}.",
+              "subject_en": "Hello, {name}!", "body_en": "News, {name}."}  # fmt: skip
+    send_mailing(values, actor=SETUP)
+    message = OutboundMessage.objects.get(person=person, kind="marketing")
+    assert message.subject == "Bună, Ecaterina!"
