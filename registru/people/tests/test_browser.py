@@ -148,3 +148,17 @@ def test_the_form_shown_again_after_the_duplicate_warning_has_one_row_per_contac
     page.wait_for_url(re.compile(r".*/people/\d+/$"))
     added = Person.objects.exclude(pk=existing.pk).get(family_name="Ștefănescu")
     assert added.phones == ["+40744555666", "+40755111222"]
+
+
+def test_the_date_that_ends_an_employment_is_named_and_beside_its_button(
+    cast: Any, browser: Any, live_server: Any
+) -> None:
+    page = open_desktop(browser, live_server)
+    log_in(page, "alice")
+    page.goto(f"{page.base}/people/{cast.alice_person.pk}/")
+    employment = page.locator("#employers article")
+    date = employment.get_by_label("Until", exact=True)
+    assert employment.locator("label", has_text="Until").is_visible()
+    end = employment.get_by_role("button", name="End")
+    date_box, end_box = date.bounding_box(), end.bounding_box()
+    assert end_box["y"] < date_box["y"] + date_box["height"], "the End button sits beside its date, not below it"
