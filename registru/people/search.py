@@ -308,6 +308,13 @@ def terms_of(query: str) -> list[str]:
     return normalized.split()[:MAX_TERMS]
 
 
+def name_prefix_only(query: str) -> bool:
+    """Whether ``query`` has only terms of one or two letters, which find the family names that
+    begin with them (the name order's index) rather than matches anywhere in the documents."""
+    terms = terms_of(query)
+    return bool(terms) and all(len(term) < MIN_TRIGRAM for term in terms)
+
+
 def sort_key_for(given_name: str, family_name: str) -> str:
     return normalize(f"{family_name} {given_name}")
 

@@ -29,7 +29,7 @@ from registru.core.errors import ConflictError, NotInScopeError
 from registru.core.pagination import InvalidCursorError
 from registru.core.scopes import Action, restrict
 from registru.core.views import apply_errors, capability_required, form_error_text, optional_int
-from registru.people import disclosure, selectors, services
+from registru.people import disclosure, search, selectors, services
 from registru.people.forms import (
     AffiliationForm,
     EndAffiliationForm,
@@ -73,6 +73,7 @@ def person_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "people": disclosure.for_list(page.items),
         "criteria": criteria,
+        "name_prefix_only": search.name_prefix_only(criteria.query),
         "organization": _filter_organization(request, criteria),
     }
     template = "people/_results.html" if request.htmx else "people/list.html"  # type: ignore[attr-defined]

@@ -394,3 +394,12 @@ def test_a_revealed_field_can_be_corrected_on_the_edit_page_for_a_while(cast, cl
     session[f"revealed:{person.pk}"] = entry
     session.save()
     assert 'name="birth_date"' not in bob.get(f"/people/{person.pk}/edit/").content.decode()
+
+
+def test_an_empty_search_of_one_or_two_letters_says_what_they_find(cast, client_for) -> None:
+    alice = client_for(cast.alice)
+    short = alice.post("/people/", {"q": "zq"}, headers={"HX-Request": "true"}).content.decode()
+    long = alice.post("/people/", {"q": "zqx"}, headers={"HX-Request": "true"}).content.decode()
+    assert "Nobody matches this search." in short
+    assert "type three or more" in short
+    assert "type three or more" not in long
