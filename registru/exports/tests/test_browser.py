@@ -15,8 +15,8 @@ from playwright.sync_api import expect
 from registru.audit.models import AuditEvent
 from registru.exports import services
 from registru.exports.models import ExportRequest, ExportRow, ExportStatus
-from registru.testing.browser import on_desktop
-from registru.testing.factories import PersonFactory
+from registru.testing.browser import PHONE, on_a_phone, on_desktop
+from registru.testing.factories import PASSWORD, PersonFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PURPOSE = "Invitații la seminarul de primăvară"
@@ -116,3 +116,16 @@ def test_the_form_counts_again_as_the_filter_changes_before_a_purpose_is_typed(
 
     expect(page.locator("#export-preview")).to_contain_text("0 people in your scope match this filter.")
     assert page.errors == []
+
+
+def test_the_export_pages_fit_a_phone_in_romanian(cast: Any, browser: Any, live_server: Any) -> None:
+    page = on_a_phone(browser, live_server)
+    page.goto(page.base + "/login/")
+    page.fill("#id_username", "dora")
+    page.fill("#id_password", PASSWORD)
+    page.locator("form[action='/login/'] button[type=submit]").click()
+    page.wait_for_url(lambda url: "/login/" not in url)
+    for path in ("/exports/", "/exports/new/", "/exports/approvals/", "/exports/register/"):
+        page.goto(page.base + path)
+        assert page.locator("nav.subnav").is_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], f"{path} scrolls sideways"
