@@ -19,6 +19,7 @@ from registru.accounts.roles import Capability
 from registru.accounts.services.budget import charge
 from registru.core.errors import NotInScopeError
 from registru.core.pagination import InvalidCursorError, Sort, paginate
+from registru.core.templatetags.registru import phone
 from registru.core.views import apply_errors, capability_required, form_error_text
 from registru.people.disclosure import field_policy, mask_value
 from registru.questionnaires import selectors, services
@@ -130,16 +131,18 @@ def _row(proposal: Proposal, masked: frozenset[str]) -> dict[str, Any]:
     """One proposed change; values of fields the reviewer's role sees masked are masked here too
     (the reviewer can open the record and reveal them with a reason)."""
     old, new = services.proposal_values(proposal)
-    if proposal.field in masked:
-        old, new = mask_value(proposal.field, old), mask_value(proposal.field, new)
-    return {"proposal": proposal, "label": LABELS.get(proposal.field, proposal.field), "old": _shown(old),
-            "new": _shown(new), "by_hand": proposal.field in services.REVIEW_ONLY}  # fmt: skip
+    field = proposal.field
+    if field in masked:
+        old, new, field = mask_value(field, old), mask_value(field, new), "masked"  # shown as masked
+    return {"proposal": proposal, "label": LABELS.get(proposal.field, proposal.field), "old": _shown(old, field),
+            "new": _shown(new, field), "by_hand": proposal.field in services.REVIEW_ONLY}  # fmt: skip
 
 
-def _shown(value: Any) -> str:
-    """A proposal's value as one line: lists (emails, phones) joined, texts as they are."""
+def _shown(value: Any, field: str) -> str:
+    """A proposal's value as one line: lists (emails, phones) joined, phone numbers grouped as the
+    person's page shows them, texts as they are."""
     if isinstance(value, list):
-        return ", ".join(str(item) for item in value)
+        return ", ".join(phone(str(item)) if field == "phones" else str(item) for item in value)
     return "" if value is None else str(value)
 
 

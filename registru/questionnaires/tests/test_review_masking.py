@@ -35,6 +35,13 @@ def test_the_review_queue_masks_phones_for_a_role_that_sees_them_masked(cast: An
     assert "+40722123456" not in masked
     assert "+40 7** *** 222" in masked
     clear = login(cast.bob).get("/questionnaires/reviews/").content.decode()  # manager: contact in clear
-    assert "+40733111222" in clear
+    assert "+40 733 111 222" in clear
     charged = set(ViewedPerson.objects.filter(user=cast.bob).values_list("person_id", flat=True))
     assert due.pk in charged
+
+
+def test_the_review_queue_shows_phones_grouped_as_the_persons_page_does(cast: Any, smtp_inbox: Any) -> None:
+    _corrected_phone(cast, smtp_inbox)
+    page = login(cast.bob).get("/questionnaires/reviews/").content.decode()
+    assert "<td>+40 722 123 456</td>" in page
+    assert "<strong>+40 733 111 222</strong>" in page
