@@ -30,6 +30,8 @@ DJANGO_MESSAGES = (
     gettext_noop("Please correct the duplicate values below."),
     gettext_noop("Please either submit a file or check the clear checkbox, not both."),
     gettext_noop("Upload a valid image. The file you uploaded was either not an image or a corrupted image."),
+    # The empty choice of a select box (new in Django 6.1, not yet in its Romanian catalogue).
+    gettext_noop("- Select an option -"),
     # Signing in and accounts (django.contrib.auth).
     gettext_noop("Please enter a correct %(username)s and password. Note that both fields may be case-sensitive."),
     gettext_noop(

@@ -76,6 +76,18 @@ def test_the_auditor_starts_at_the_trail_and_reads_it_with_its_status(cast, hist
     assert client.get("/people/").status_code == 403
 
 
+def test_the_checkpoint_line_counts_events_as_each_language_does(cast, history, client_for) -> None:
+    for title in ("Jurist", "Economist", "Inginer", "Profesor", "Medic"):
+        services.update_person(history, {"job_title": title}, actor=cast.andrei)
+    checkpoint = create_checkpoint()
+    assert checkpoint.events >= 20  # Romanian says "de" from 20 on
+    client = client_for(cast.dora)
+    english = client.get("/audit/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f"{checkpoint.events} events," in english
+    romanian = client.get("/audit/", HTTP_ACCEPT_LANGUAGE="ro").content.decode()
+    assert f"{checkpoint.events} de evenimente," in romanian
+
+
 def test_the_trail_page_is_for_the_dpo_and_auditors_only(cast, client_for) -> None:
     assert client_for(cast.alice).get("/audit/").status_code == 403
     assert client_for(cast.admin).get("/audit/").status_code == 403

@@ -76,11 +76,16 @@ def test_dates_read_day_first_on_a_24_hour_clock_in_both_languages() -> None:
 def test_no_romanian_message_of_django_or_registru_has_a_cedilla_or_a_space_before_punctuation() -> None:
     import re
 
+    from django.utils import translation
     from django.utils.translation import trans_real
 
     # Django's own catalogue and those of its contrib apps, merged with Registru's, which wins.
     catalogue = trans_real.translation("ro")._catalog  # type: ignore[attr-defined]
     wrong = re.compile(r"[şţŞŢ]|\s[.,;:!?)](?!\.)|\S {2,}\S")
+    from django.db.models.fields import BLANK_CHOICE_LABEL
+
+    with translation.override("ro"):
+        assert str(BLANK_CHOICE_LABEL) == "- Alegeți o opțiune -"  # Django has no Romanian for it yet
     shown = {key: catalogue[key] for key in set(catalogue.keys()) if key}  # the text that wins
     found = {key: text for key, text in shown.items() if isinstance(text, str) and wrong.search(text)}
     assert found == {}
