@@ -260,7 +260,9 @@ def erase_person(person: Person, *, actor: Any, reason: str) -> Person:
         "given_name": ERASED_NAME, "family_name": f"#{person.pk}", "sort_key": f"~erased {person.pk}",
         "status": PersonStatus.ERASED, "archived_at": person.archived_at or timezone.now(),
     }  # fmt: skip
-    changes = diff(_snapshot(person, [name for name in values if name != "sort_key"]), values)
+    # The sort key is the search's, not the person's: the erasure's event leaves it out.
+    recorded = {name: value for name, value in values.items() if name != "sort_key"}
+    changes = diff(_snapshot(person, list(recorded)), recorded)
     _compare_and_set(person, values, None)
     record(A.PERSON_ERASED, actor=actor, target=person, changes=changes, reason=reason, subject_id=person.pk)
     search.reindex([person.pk])

@@ -78,6 +78,13 @@ def test_after_erasure_history_keeps_who_what_when_but_shows_values_as_erased(ca
     assert all("Zamfirescu" not in change.old + change.new for view in views for change in view.changes)
 
 
+def test_the_erasure_event_names_the_persons_fields_not_the_search_sort_key(cast, ecaterina) -> None:
+    services.erase_person(ecaterina, actor=cast.dora, reason="cerere de ștergere art. 17")
+    erased = AuditEvent.objects.get(subject_id=ecaterina.pk, action="person.erased")
+    assert "sort_key" not in erased.fields.split()
+    assert {"given_name", "family_name", "status"} <= set(erased.fields.split())
+
+
 def test_erasure_leaves_other_people_readable(cast, ecaterina) -> None:
     services.update_person(cast.andrei_person, {"job_title": "Contabil"}, actor=cast.andrei)
     services.erase_person(ecaterina, actor=cast.dora, reason="art. 17")
