@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
-from registru.core.api import ActiveSessionAuth, BearerTokenAuth, install_error_handlers
+from registru.core.api import ActiveSessionAuth, BearerTokenAuth, SingleValuedQuery, install_error_handlers
 from registru.people.api import misc_router, org_router
 from registru.people.api import router as people_router
 
@@ -18,6 +18,7 @@ api = NinjaAPI(
         "scope answer 404, exactly like records that do not exist."
     ),
     auth=[BearerTokenAuth(), ActiveSessionAuth()],
+    parser=SingleValuedQuery(),
     urls_namespace="api",
     docs_url=None,
 )

@@ -7,7 +7,10 @@ from typing import Any
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, HttpResponse
+from django.utils.datastructures import MultiValueDict
 from ninja import NinjaAPI, Schema
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 from ninja.security import HttpBearer, SessionAuth
 
 from registru.accounts.roles import Capability
@@ -15,6 +18,20 @@ from registru.accounts.services.budget import ViewingBlockedError
 from registru.accounts.tokens import user_for_token
 from registru.core.errors import ConflictError, NotInScopeError
 from registru.core.pagination import InvalidCursorError
+
+
+class SingleValuedQuery(Parser):
+    """Refuses a query parameter given more than once (``?limit=5&limit=500``). Each of this
+    API's query parameters holds one value, and which of two counts would be a guess (Django's
+    QueryDict keeps the last): a clear 422 instead."""
+
+    def parse_querydict(self, data: MultiValueDict, list_fields: list[str], request: HttpRequest) -> dict[str, Any]:
+        repeated = [key for key in data if key not in list_fields and len(data.getlist(key)) > 1]
+        if repeated:
+            raise NinjaValidationError(
+                [{"loc": ["query", key], "msg": "Given more than once.", "type": "value_error"} for key in repeated]
+            )
+        return super().parse_querydict(data, list_fields, request)
 
 
 class BearerTokenAuth(HttpBearer):

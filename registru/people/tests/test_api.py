@@ -91,6 +91,13 @@ def test_it_goes_back_a_page_with_the_previous_cursor(cast, api_for) -> None:
     assert [i["id"] for i in back["items"]] == [i["id"] for i in first["items"]]
 
 
+@pytest.mark.parametrize("query", ["cursor=false&cursor=", "limit=500&limit=5"])  # the last one valid
+def test_a_query_parameter_given_twice_is_refused(cast, api_for, query: str) -> None:
+    response = api_for(cast.alice).get(f"/api/v1/notes?{query}")
+    assert response.status_code == 422, response.content
+    assert response.json()["detail"][0]["loc"] == ["query", query.partition("=")[0]]
+
+
 def test_it_refuses_a_forged_cursor(cast, api_for) -> None:
     response = api_for(cast.alice).get("/api/v1/people?cursor=eyJwayI6MX0:forged")
     assert response.status_code == 422
