@@ -132,17 +132,18 @@ def _row(proposal: Proposal, masked: frozenset[str]) -> dict[str, Any]:
     (the reviewer can open the record and reveal them with a reason)."""
     old, new = services.proposal_values(proposal)
     field = proposal.field
+    phones = field == "phones" and field not in masked  # a masked value is shown as masked
     if field in masked:
-        old, new, field = mask_value(field, old), mask_value(field, new), "masked"  # shown as masked
-    return {"proposal": proposal, "label": LABELS.get(proposal.field, proposal.field), "old": _shown(old, field),
-            "new": _shown(new, field), "by_hand": proposal.field in services.REVIEW_ONLY}  # fmt: skip
+        old, new = mask_value(field, old), mask_value(field, new)
+    return {"proposal": proposal, "label": LABELS.get(field, field), "old": _shown(old, phones=phones),
+            "new": _shown(new, phones=phones), "by_hand": field in services.REVIEW_ONLY}  # fmt: skip
 
 
-def _shown(value: Any, field: str) -> str:
+def _shown(value: Any, *, phones: bool) -> str:
     """A proposal's value as one line: lists (emails, phones) joined, phone numbers grouped as the
     person's page shows them, texts as they are."""
     if isinstance(value, list):
-        return ", ".join(phone(str(item)) if field == "phones" else str(item) for item in value)
+        return ", ".join(phone(str(item)) if phones else str(item) for item in value)
     return "" if value is None else str(value)
 
 
