@@ -185,6 +185,8 @@ def _field(model: type[models.Model] | None, name: str) -> Any:
 
 def _label(model: type[models.Model] | None, name: str) -> str:
     verbose_name = getattr(_field(model, name), "verbose_name", None)
+    # A translated name (lazy) wins; a plain one is Django's own, made from the field's name in
+    # English, and gives way to a label of ours when there is one.
     if isinstance(verbose_name, Promise) or (verbose_name is not None and name not in EXTRA_FIELD_LABELS):
         return str(verbose_name)
     return str(EXTRA_FIELD_LABELS.get(name, name.replace("_", " ")))
