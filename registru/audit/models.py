@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from registru.audit.actions import AuditAction
 from registru.core.context import Channel
+from registru.core.fields import RowidBigIntegerField
 
 
 class AppendOnlyError(RuntimeError):
@@ -63,7 +64,7 @@ class AuditEvent(AppendOnly):
     canonical bytes say (``payload``), and verification hashes those bytes only.
     """
 
-    id = models.BigIntegerField(primary_key=True)
+    id = RowidBigIntegerField(primary_key=True)
     occurred_at = models.DateTimeField(_("time"), db_index=True)
     actor_id = models.BigIntegerField(null=True, blank=True)
     actor_label = models.CharField(_("actor"), max_length=200)

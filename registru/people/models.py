@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from registru.core.fields import RowidOneToOneField
 from registru.core.models import AuditedModel, GuardedModel
 from registru.core.pii import PIIClass
 from registru.people.choices import (
@@ -140,7 +141,10 @@ class Person(AuditedModel, Address):
     merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     version = models.PositiveIntegerField(default=1)
     # Lower-case, diacritics removed: the key for sorting by name and short prefix searches.
-    sort_key = models.CharField(max_length=210, db_index=True, editable=False)
+    # Indexed by ``person_sort_idx`` (sort_key, id), which serves every condition on it; an
+    # index of its own was a second copy that every create and rename wrote (two on
+    # PostgreSQL, with Django's ``_like`` index, which no query used).
+    sort_key = models.CharField(max_length=210, editable=False)
 
     PII: ClassVar[dict[str, PIIClass]] = RECORD_FIELDS | {
         "given_name": ID, "family_name": ID, "sort_key": ID, "emails": CONTACT,
@@ -259,7 +263,7 @@ class PersonSearchDocument(GuardedModel):
     with FTS5 trigrams, PostgreSQL with a pg_trgm GIN index (see the migrations).
     """
 
-    person = models.OneToOneField(Person, primary_key=True, on_delete=models.CASCADE, related_name="search_document")
+    person = RowidOneToOneField(Person, primary_key=True, on_delete=models.CASCADE, related_name="search_document")
     document = models.TextField()
     # The words of the person's names and employers, counted in the vocabulary below.
     words = models.TextField(default="")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from registru.core.fields import RowidBigIntegerField
+
 
 class Keyring(models.Model):
     """One row: which master key this database belongs to (its fingerprint, never the key)."""
@@ -29,7 +31,7 @@ class PersonKey(models.Model):
     for good, while the ciphertext (and the hashes of the trail over it) stays as it was.
     """
 
-    person_id = models.BigIntegerField(primary_key=True)
+    person_id = RowidBigIntegerField(primary_key=True)
     wrapped = models.BinaryField(null=True)
     created_at = models.DateTimeField(auto_now_add=True)
     shredded_at = models.DateTimeField(null=True, blank=True)

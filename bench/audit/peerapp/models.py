@@ -18,6 +18,8 @@ from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from registru.core.fields import RowidBigIntegerField
+
 
 class PersonShape(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
@@ -44,10 +46,12 @@ class PersonShape(models.Model):
     archived_at = models.DateTimeField(null=True, blank=True)
     merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     version = models.PositiveIntegerField(default=1)
-    sort_key = models.CharField(max_length=210, db_index=True, editable=False)
+    sort_key = models.CharField(max_length=210, editable=False)
 
     class Meta:
         abstract = True
+        # As Registru's people table: one index of (sort_key, id).
+        indexes = [models.Index(fields=["sort_key", "id"], name="%(class)s_sort")]
 
     def __str__(self) -> str:
         return f"{self.given_name} {self.family_name}"
@@ -56,7 +60,8 @@ class PersonShape(models.Model):
 class PeerSearchDocument(models.Model):
     """One search document per peer person (the peers' ids: one table serves every peer)."""
 
-    person_id = models.BigIntegerField(primary_key=True)
+    # As Registru's document table: on SQLite the key is the rowid (registru.core.fields).
+    person_id = RowidBigIntegerField(primary_key=True)
     document = models.TextField()
     words = models.TextField(default="")
 
