@@ -76,7 +76,11 @@ class Organization(AuditedModel, Address):
         on_delete=models.PROTECT, related_name="organizations",
     )  # fmt: skip
     archived_at = models.DateTimeField(_("archived at"), null=True, blank=True)
-    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # Indexed only where set (a partial index, in Meta): almost every row has none, and a full
+    # index of the column was one more page written at every create.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     version = models.PositiveIntegerField(default=1)
     # Lower case without diacritics: sorting and searching by name, whatever the spelling.
     sort_key = models.CharField(max_length=200, editable=False, default="")
@@ -99,6 +103,7 @@ class Organization(AuditedModel, Address):
         indexes = [
             models.Index(fields=["sort_key", "id"], name="org_sort_idx"),
             models.Index(fields=["cui"], name="org_cui_idx"),
+            models.Index(fields=["merged_into"], name="org_merged_idx", condition=models.Q(merged_into__isnull=False)),
         ]
 
     def __str__(self) -> str:
@@ -138,7 +143,11 @@ class Person(AuditedModel, Address):
         on_delete=models.PROTECT, related_name="people",
     )  # fmt: skip
     archived_at = models.DateTimeField(_("archived at"), null=True, blank=True)
-    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # Indexed only where set (a partial index, in Meta): almost every row has none, and a full
+    # index of the column was one more page written at every create.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     version = models.PositiveIntegerField(default=1)
     # Lower-case, diacritics removed: the key for sorting by name and short prefix searches.
     # Indexed by ``person_sort_idx`` (sort_key, id), which serves every condition on it; an
@@ -162,7 +171,12 @@ class Person(AuditedModel, Address):
         ordering = ["sort_key", "id"]
         verbose_name = _("person")
         verbose_name_plural = _("people")
-        indexes = [models.Index(fields=["sort_key", "id"], name="person_sort_idx")]
+        indexes = [
+            models.Index(fields=["sort_key", "id"], name="person_sort_idx"),
+            models.Index(
+                fields=["merged_into"], name="person_merged_idx", condition=models.Q(merged_into__isnull=False)
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.full_name

@@ -44,14 +44,21 @@ class PersonShape(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     archived_at = models.DateTimeField(null=True, blank=True)
-    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     version = models.PositiveIntegerField(default=1)
     sort_key = models.CharField(max_length=210, editable=False)
 
     class Meta:
         abstract = True
-        # As Registru's people table: one index of (sort_key, id).
-        indexes = [models.Index(fields=["sort_key", "id"], name="%(class)s_sort")]
+        # As Registru's people table: one index of (sort_key, id), merged_into only where set.
+        indexes = [
+            models.Index(fields=["sort_key", "id"], name="%(class)s_sort"),
+            models.Index(
+                fields=["merged_into"], name="%(class)s_merged", condition=models.Q(merged_into__isnull=False)
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.given_name} {self.family_name}"

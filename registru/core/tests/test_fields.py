@@ -46,3 +46,13 @@ def test_it_indexes_the_sort_key_once() -> None:
         name for name, index in indexes.items() if index["index"] and index["columns"][:1] == ["sort_key"]
     )
     assert on_sort_key == ["person_sort_idx"]
+
+
+def test_it_indexes_merged_into_only_where_set() -> None:
+    table = Person._meta.db_table
+    with connection.cursor() as cursor:
+        indexes = connection.introspection.get_constraints(cursor, table)
+    on_merged_into = sorted(
+        name for name, index in indexes.items() if index["index"] and index["columns"] == ["merged_into_id"]
+    )
+    assert on_merged_into == ["person_merged_idx"]  # the partial one (models.py); no full index beside it
