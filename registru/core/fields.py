@@ -21,14 +21,14 @@ def _rowid_type(connection: Any, default: str | None) -> str | None:
     return "integer" if connection.vendor == "sqlite" else default
 
 
-class RowidBigIntegerField(models.BigIntegerField):  # type: ignore[type-arg]
+class RowidBigIntegerField(models.BigIntegerField):
     """A 64-bit integer primary key that is the rowid on SQLite."""
 
     def db_type(self, connection: Any) -> str | None:
         return _rowid_type(connection, super().db_type(connection))
 
 
-class RowidOneToOneField(models.OneToOneField):  # type: ignore[type-arg]
+class RowidOneToOneField(models.OneToOneField):
     """A one-to-one primary key (a row that extends another table's) that is the rowid on SQLite."""
 
     def db_type(self, connection: Any) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.db.models import Model
 
 from registru.audit.models import AuditEvent
 from registru.people.models import Person, PersonSearchDocument
@@ -23,13 +24,13 @@ def _sqlite_indexes(table: str) -> list[tuple[str, str]]:
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="the rowid is SQLite's")
 @pytest.mark.parametrize("model", ROWID_KEYED, ids=lambda model: model._meta.db_table)
-def test_it_keys_the_write_path_tables_by_rowid_on_sqlite(model: type) -> None:
+def test_it_keys_the_write_path_tables_by_rowid_on_sqlite(model: type[Model]) -> None:
     assert [name for name, origin in _sqlite_indexes(model._meta.db_table) if origin == "pk"] == []
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL keeps its column types")
 @pytest.mark.parametrize("model", ROWID_KEYED, ids=lambda model: model._meta.db_table)
-def test_it_keeps_64_bit_keys_on_postgresql(model: type) -> None:
+def test_it_keeps_64_bit_keys_on_postgresql(model: type[Model]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT data_type FROM information_schema.columns WHERE table_name = %s AND column_name = %s",
