@@ -171,6 +171,13 @@ def preference_centre(request: HttpRequest, token: str) -> HttpResponse:
 # One-click unsubscribe (RFC 8058) ----------------------------------------------------------
 
 
+def _asks_one_click(request: HttpRequest) -> bool:
+    """The POST says "List-Unsubscribe=One-Click" (RFC 8058, section 3.2), form-encoded or
+    multipart as mail clients send it (Django parses no other body into ``POST``); the page's
+    own button sends the same field."""
+    return request.POST.get("List-Unsubscribe") == "One-Click"
+
+
 @csrf_exempt  # mail clients POST "List-Unsubscribe=One-Click" with no session and no CSRF token
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
@@ -185,6 +192,9 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         if request.method == "GET":
             # Opening the link (or a mail scanner prefetching it) withdraws nothing: it asks.
             return render(request, "portal/unsubscribe.html", {"purpose": purpose.name(person.preferred_language)})
+        if not _asks_one_click(request):
+            # Anything else POSTed here (a link checker, a stray form) is not the person asking.
+            return problem(request, "not_one_click", kind="unsubscribe")
         preferences.unsubscribe(person, purpose, actor=SUBJECT, evidence=evidence_of(request))
         return render(
             request, "portal/unsubscribed.html",

@@ -127,19 +127,61 @@ def test_unsubscribing_again_records_nothing_more(cast, purposes) -> None:
     person = PersonFactory(lawful_basis="contract")
     grant(person, purposes["newsletter"])
     path = path_of(links.unsubscribe_url(person.pk, "newsletter"))
-    for _ in range(3):
-        assert Client().post(path, ONE_CLICK, content_type="application/x-www-form-urlencoded").status_code == 200
+    client = Client()
+    for _ in range(2):
+        assert client.post(path, ONE_CLICK, content_type="application/x-www-form-urlencoded").status_code == 200
+    # RFC 8058 prefers multipart/form-data; some mail clients send that.
+    assert client.post(path, {"List-Unsubscribe": "One-Click"}).status_code == 200
     assert ConsentEvent.objects.filter(person=person, kind=ConsentKind.WITHDRAWN).count() == 1
+
+
+def consent_records(person: Person) -> tuple[Any, ...]:
+    """Everything an unsubscribe could change: the state, the ledger, the audit trail."""
+    return (
+        sorted(Consent.objects.filter(person=person).values_list("id", "state", "last_event_id")),
+        ConsentEvent.objects.filter(person=person).count(),
+        AuditEvent.objects.count(),
+    )
 
 
 def test_opening_the_unsubscribe_link_only_asks(cast, purposes) -> None:
     # Mail scanners fetch links; a GET must withdraw nothing.
     person = PersonFactory(lawful_basis="contract")
     grant(person, purposes["newsletter"])
-    response = Client().get(path_of(links.unsubscribe_url(person.pk, "newsletter")))
-    assert response.status_code == 200
-    assert b"<form" in response.content
+    before = consent_records(person)
+    path = path_of(links.unsubscribe_url(person.pk, "newsletter"))
+    for _ in range(2):
+        response = Client().get(path)
+        assert response.status_code == 200
+        assert b"<form" in response.content
+    assert consent_records(person) == before
     assert state_of(person) == {("newsletter", "email"): ConsentState.GRANTED}
+    # The button on that page, pressed in a browser (no cookie, no CSRF token), withdraws.
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', response.content.decode()))
+    assert Client(enforce_csrf_checks=True).post(path, fields).status_code == 200
+    assert state_of(person) == {("newsletter", "email"): ConsentState.WITHDRAWN}
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ("", "application/x-www-form-urlencoded"),  # a bare POST (a link checker, a prefetch)
+        ("List-Unsubscribe=No", "application/x-www-form-urlencoded"),
+        ("List-Unsubscribe=one-click-please", "application/x-www-form-urlencoded"),
+        ("choice=newsletter__email", "application/x-www-form-urlencoded"),
+        ('{"List-Unsubscribe": "One-Click"}', "application/json"),  # not form-encoded
+        ("List-Unsubscribe=One-Click", "text/plain"),
+    ],
+)
+def test_it_refuses_a_one_click_post_without_the_rfc_8058_body(cast, purposes, body: str, content_type: str) -> None:
+    person = PersonFactory(lawful_basis="contract", preferred_language="en")
+    grant(person, purposes["newsletter"])
+    before = consent_records(person)
+    path = path_of(links.unsubscribe_url(person.pk, "newsletter"))
+    response = Client(enforce_csrf_checks=True).post(path, body, content_type=content_type)
+    assert response.status_code == 400
+    assert "This request did not ask to unsubscribe" in response.content.decode()
+    assert consent_records(person) == before
 
 
 def test_an_unsubscribe_link_cannot_be_turned_to_another_purpose_or_person(cast, purposes) -> None:
