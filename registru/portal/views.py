@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone, translation
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from registru.campaigns.models import OPEN_INVITATIONS, Invitation, InvitationStatus
 from registru.campaigns.services import AlreadyAnsweredError, answer_invitation, mark_opened, questions
@@ -67,25 +67,47 @@ def _closed_reason(invitation: Invitation) -> str:
     return ""
 
 
-@require_http_methods(["GET", "POST"])
-def invitation(request: HttpRequest, token: str) -> HttpResponse:
+def _usable_invitation(request: HttpRequest, token: str) -> tuple[Invitation, list] | HttpResponse:
+    """The invitation a token opens and what it asks, or the page that says why it cannot be used."""
     found = _open_invitation(token)
     if isinstance(found, str):
         return problem(request, found, status=410 if found == "expired" else 400)
     closed = _closed_reason(found)
     if closed:
         return _closed(request, found, closed)
+    asked = questions(found)
+    if not asked:  # every purpose it asked about has been retired since
+        return _closed(request, found, "closed")
+    return found, asked
+
+
+@require_http_methods(["GET", "POST"])
+def invitation(request: HttpRequest, token: str) -> HttpResponse:
+    usable = _usable_invitation(request, token)
+    if isinstance(usable, HttpResponse):
+        return usable
+    found, asked = usable
     with translation.override(found.language):
-        asked = questions(found)
-        if not asked:  # every purpose it asked about has been retired since
-            return _closed(request, found, "closed")
         if request.method == "POST":
             return _answer(request, found, asked)
-        mark_opened(found, actor=SUBJECT)
-        return render(request, "portal/invitation.html", _invitation_context(found, asked))
+        # Showing the page records nothing: mail filters fetch the link before the person sees
+        # the message. The page's script reports the person's first interaction (``invitation_opened``).
+        return render(request, "portal/invitation.html", _invitation_context(found, asked, token=token))
 
 
-def _invitation_context(found: Invitation, asked: list, errors: str = "") -> dict:
+@require_POST
+def invitation_opened(request: HttpRequest, token: str) -> HttpResponse:
+    """The invitation page's script says a person used the page (a tap, a click, a key): the
+    campaign counts the invitation as opened, once. CSRF-checked like the page's form, so only
+    the page itself can say it."""
+    usable = _usable_invitation(request, token)
+    if isinstance(usable, HttpResponse):
+        return usable
+    mark_opened(usable[0], actor=SUBJECT)
+    return HttpResponse(status=204)
+
+
+def _invitation_context(found: Invitation, asked: list, errors: str = "", *, token: str = "") -> dict:
     by_purpose: dict[str, dict] = {}
     for question in asked:
         entry = by_purpose.setdefault(
@@ -94,7 +116,7 @@ def _invitation_context(found: Invitation, asked: list, errors: str = "") -> dic
              "questions": []},
         )  # fmt: skip
         entry["questions"].append(question)
-    return {"invitation": found, "purposes": list(by_purpose.values()), "errors": errors}
+    return {"invitation": found, "purposes": list(by_purpose.values()), "errors": errors, "token": token}
 
 
 def _answer(request: HttpRequest, found: Invitation, asked: list) -> HttpResponse:

@@ -470,11 +470,18 @@ def questions(invitation: Invitation) -> list[Asked]:
 
 @service
 def mark_opened(invitation: Invitation, *, actor: Any) -> None:
-    """The person opened the page (counted once, for the campaign's progress)."""
-    if Invitation.objects.filter(pk=invitation.pk, opened_at__isnull=True).update(opened_at=timezone.now()):
+    """A person used the invitation's page (a tap, a click, a key: the page's script says so),
+    counted once for the campaign's progress. Fetching the link is not opening it: mail filters
+    fetch every link in a message, before the person sees it."""
+    _opened(invitation, actor, timezone.now())
+
+
+def _opened(invitation: Invitation, actor: Any, now: datetime) -> None:
+    if Invitation.objects.filter(pk=invitation.pk, opened_at__isnull=True).update(opened_at=now):
         Invitation.objects.filter(pk=invitation.pk, status__in=[InvitationStatus.QUEUED, InvitationStatus.SENT]).update(
             status=InvitationStatus.OPENED
         )
+        invitation.opened_at = now
         record(A.INVITATION_OPENED, actor=actor, target=invitation, subject_id=invitation.person_id)
 
 
@@ -489,11 +496,12 @@ def answer_invitation(
     """Record the person's choice: a grant for each ticked box, a refusal for each one left
     empty, except where a consent valid now stands (an empty box does not take it back: the
     preference centre and unsubscribe do). Only the first answer counts (a second submit, or a
-    replayed link, changes nothing)."""
+    replayed link, changes nothing). Answering is opening too, for a browser that ran no script:
+    marked here unless the page's script did it first."""
     now = timezone.now()
+    _opened(invitation, actor, now)
     claimed = Invitation.objects.filter(pk=invitation.pk, status__in=OPEN_INVITATIONS).update(
-        status=InvitationStatus.ANSWERED, answered_at=now, opened_at=invitation.opened_at or now,
-        outcome=Outcome.GRANTED if granted else Outcome.REFUSED,
+        status=InvitationStatus.ANSWERED, answered_at=now, outcome=Outcome.GRANTED if granted else Outcome.REFUSED,
     )  # fmt: skip
     if not claimed:
         raise AlreadyAnsweredError

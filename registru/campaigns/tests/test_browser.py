@@ -96,8 +96,9 @@ def invitations_delivered(inbox: Any, campaign: Campaign, selected: list[Person]
     return links
 
 
-def answer_on_a_phone(page: Any, link: str, purposes: dict[str, Any]) -> None:
-    """The person reads who asks and why, ticks two of the three boxes and confirms."""
+def answer_on_a_phone(page: Any, link: str, purposes: dict[str, Any], person: Person) -> None:
+    """The person reads who asks and why, ticks two of the three boxes and confirms. The first
+    tap, not the page's loading, counts the invitation as opened."""
     from playwright.sync_api import expect
 
     response = page.goto(link)
@@ -117,7 +118,14 @@ def answer_on_a_phone(page: Any, link: str, purposes: dict[str, Any]) -> None:
     assert boxes.count() == len(ASKED)
     assert {boxes.nth(i).get_attribute("value") for i in range(boxes.count())} == ASKED
     assert [boxes.nth(i).is_checked() for i in range(boxes.count())] == [False] * len(ASKED), "nothing pre-ticked"
-    for value in sorted(TICKED):
+    # Shown in a browser, scripts run, but nobody has touched it yet: not opened.
+    assert not_opened_yet(person)
+    first, *others = sorted(TICKED)
+    with page.expect_response(lambda response: response.url.endswith("/opened/")) as reported:
+        page.locator(f"input[name=choice][value='{first}']").tap()
+    assert reported.value.status == 204
+    assert Invitation.objects.get(person=person).status == InvitationStatus.OPENED
+    for value in others:
         page.locator(f"input[name=choice][value='{value}']").tap()
     assert {boxes.nth(i).get_attribute("value") for i in range(boxes.count()) if boxes.nth(i).is_checked()} == TICKED
     with page.expect_navigation() as answered:
@@ -130,6 +138,12 @@ def answer_on_a_phone(page: Any, link: str, purposes: dict[str, Any]) -> None:
     )
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], "the page scrolls sideways"
     assert page.errors == []
+
+
+def not_opened_yet(person: Person) -> bool:
+    invitation = Invitation.objects.get(person=person)
+    trail = AuditEvent.objects.filter(subject_id=person.pk, action="invitation.opened")
+    return (invitation.status, invitation.opened_at, trail.exists()) == (InvitationStatus.SENT, None, False)
 
 
 def ledger_state_and_trail_agree(person: Person, campaign: Campaign, purposes: dict[str, Any]) -> list[ConsentEvent]:
@@ -223,7 +237,7 @@ def test_a_campaign_from_the_managers_desktop_to_a_persons_phone_and_the_proof(
 
     person = selected[1]
     phone = on_a_phone(browser, site)
-    answer_on_a_phone(phone, links[person.pk], purposes)
+    answer_on_a_phone(phone, links[person.pk], purposes, person)
 
     events = ledger_state_and_trail_agree(person, campaign, purposes)
     for other in (selected[0], selected[2]):
