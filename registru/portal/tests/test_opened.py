@@ -7,11 +7,13 @@ counts as opening too, for a browser that runs no script."""
 
 from __future__ import annotations
 
+import copy
 import re
+import threading
 from typing import Any
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client
 
 from registru.audit.models import AuditEvent
@@ -119,3 +121,36 @@ def test_a_report_after_the_answer_changes_nothing(sent) -> None:
     assert browser.post(url, {"csrfmiddlewaretoken": token}).status_code == 409
     assert recorded(sent) == before
     assert len(opened_events(sent)) == 1
+
+
+# As in test_links: SQLite's in-memory test database cannot hold two writers; CI runs this on
+# PostgreSQL, where the race is real.
+@pytest.mark.skipif(connection.vendor == "sqlite", reason="needs concurrent writers (PostgreSQL)")
+@pytest.mark.django_db(transaction=True)
+def test_two_reports_at_the_same_moment_record_one_opening(cast, purposes) -> None:
+    person = PersonFactory(lawful_basis="contract")
+    campaign = make_campaign([purposes["newsletter"]])
+    campaigns.start_campaign(campaign, actor=SETUP)
+    campaigns.advance()
+    invitation = campaign.invitations.get(person=person)
+    browser = Client(enforce_csrf_checks=True)
+    url, token = report_of(browser.get(path_of(invitation)))
+    barrier = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def report() -> None:
+        try:
+            barrier.wait()
+            tab = Client(enforce_csrf_checks=True)  # the same browser's cookie, a client per thread
+            tab.cookies = copy.deepcopy(browser.cookies)
+            statuses.append(tab.post(url, {"csrfmiddlewaretoken": token}).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=report) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [204, 204]
+    assert len(opened_events(invitation)) == 1
