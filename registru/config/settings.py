@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "registru.portal",
     "registru.questionnaires",
     "registru.exports",
+    "registru.dashboard",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

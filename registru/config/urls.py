@@ -26,6 +26,7 @@ urlpatterns = [
     path("outbox/", include("registru.mail.urls")),
     path("consent/", include("registru.consent.urls")),
     path("exports/", include("registru.exports.urls")),
+    path("dashboard/", include("registru.dashboard.urls")),
     path("p/", include("registru.portal.urls")),
 ]
 

@@ -63,7 +63,7 @@ NO_PEOPLE = {
     "page questionnaires:list", "page questionnaires:new", "page questionnaires:detail", "page questionnaires:edit",
     "page questionnaires:run", "page questionnaires:csv", "page consent:purposes", "page consent:purpose_create",
     "page consent:purpose", "page consent:purpose_edit", "page consent:notice_publish",
-    "page mail:outbox", "page mail:message",
+    "page mail:outbox", "page mail:message", "page dashboard:dashboard",
     "GET /api/v1/organizations", "POST /api/v1/organizations", "POST /api/v1/organizations/search",
     "GET /api/v1/organizations/{organization_id}", "PATCH /api/v1/organizations/{organization_id}",
     "POST /api/v1/organizations/{organization_id}/archive", "POST /api/v1/organizations/{organization_id}/restore",
