@@ -8,6 +8,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from registru.accounts.roles import Capability
+from registru.dashboard.access import has_dashboard
 
 
 def capabilities(request: HttpRequest) -> dict[str, Any]:
@@ -29,6 +30,7 @@ def capabilities(request: HttpRequest) -> dict[str, Any]:
         "may_decide_access": user.can(Capability.DECIDE_ACCESS),
         "may_manage_access_policy": user.can(Capability.MANAGE_ACCESS_POLICY),
         "may_lift_view_blocks": user.can(Capability.LIFT_VIEW_BLOCKS),
+        "has_dashboard": has_dashboard(user),
     }
 
 

@@ -20,18 +20,18 @@ from django.views.decorators.http import require_GET
 from django.views.defaults import page_not_found
 
 from registru.accounts.roles import Capability
+from registru.dashboard.access import starts_at_dashboard
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Each role starts where its work is: records, the audit trail, or the account page."""
+    """Each role starts where its work is: the dashboard (the DPO, auditors, marketing), records,
+    or the account page."""
     user = request.user
+    if starts_at_dashboard(user):
+        return redirect("dashboard:dashboard")
     if user.can(Capability.BROWSE_RECORDS):  # type: ignore[union-attr]
         return redirect("people:list")
-    if user.can(Capability.READ_AUDIT_TRAIL):  # type: ignore[union-attr]
-        return redirect("audit:trail")
-    if user.can(Capability.RUN_CAMPAIGNS):  # type: ignore[union-attr]
-        return redirect("campaigns:list")
     return redirect("accounts:account")
 
 

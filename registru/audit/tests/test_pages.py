@@ -64,11 +64,11 @@ def test_an_agent_may_read_history_but_not_export_it(cast, history, client_for) 
     assert not AuditEvent.objects.filter(action="trail.exported").exists()
 
 
-def test_the_auditor_starts_at_the_trail_and_reads_it_with_its_status(cast, history, client_for) -> None:
+def test_the_auditor_starts_at_the_dashboard_and_reads_the_trail_with_its_status(cast, history, client_for) -> None:
     create_checkpoint()
     TrailVerification.objects.create(finished_at=history.updated_at, intact=True, events=1, batches=1, unsealed=0)
     client = client_for(cast.audra)
-    assert client.get("/")["Location"] == "/audit/"
+    assert client.get("/")["Location"] == "/dashboard/"
     page = client.get("/audit/?action=person.updated")
     content = page.content.decode()
     assert "intact" in content

@@ -109,7 +109,7 @@ def set_message(message: OutboundMessage, **state: Any) -> None:
         OutboundMessage.objects.filter(pk=message.pk).update(**state)
 
 
-# --- who has a dashboard ---------------------------------------------------------------------
+# --- who has a dashboard, and where each role starts ------------------------------------------
 
 
 def test_it_sends_anonymous_visitors_to_the_login_page(db: Any) -> None:
@@ -119,6 +119,23 @@ def test_it_sends_anonymous_visitors_to_the_login_page(db: Any) -> None:
 
 def test_it_refuses_an_agent_whose_role_has_no_item(cast: Cast) -> None:
     assert login(cast.alice).get("/dashboard/").status_code == 403
+
+
+def test_it_offers_the_agent_no_link_to_it(cast: Cast) -> None:
+    assert "/dashboard/" not in login(cast.alice).get("/people/").content.decode()
+
+
+def test_it_offers_a_manager_a_link_to_it_from_the_records(cast: Cast) -> None:
+    assert 'href="/dashboard/"' in login(cast.bob).get("/people/").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("role", "start"),
+    [("dora", "/dashboard/"), ("audra", "/dashboard/"), ("mara", "/dashboard/"),
+     ("bob", "/people/"), ("admin", "/people/"), ("alice", "/people/")],
+)  # fmt: skip
+def test_it_is_where_the_dpo_and_the_roles_without_records_start(cast: Cast, role: str, start: str) -> None:
+    assert login(getattr(cast, role)).get("/")["Location"] == start
 
 
 def test_it_is_never_cached(cast: Cast) -> None:
