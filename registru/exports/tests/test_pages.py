@@ -47,6 +47,17 @@ def test_an_approver_decides_on_the_page(cast, client_for, settings) -> None:
     assert ExportRequest.objects.get(pk=export.pk).status == ExportStatus.APPROVED
 
 
+@pytest.mark.parametrize(("language", "quoted"), [("ro", "„Ștefănescu”"), ("en", "“Ștefănescu”")])
+def test_the_page_quotes_the_search_and_the_note_as_its_language_does(
+    cast, client_for, settings, language, quoted
+) -> None:
+    settings.EXPORT_APPROVAL_THRESHOLD = 0
+    export = ask(cast.alice, query="Ștefănescu")
+    client_for(cast.bob).post(f"/exports/{export.pk}/approve/", {"note": "Ștefănescu"})
+    page = client_for(cast.alice).get(f"/exports/{export.pk}/", headers={"accept-language": language}).content.decode()
+    assert page.count(quoted) == 2  # the search term, and the approver's note
+
+
 def test_the_register_lists_request_decision_hash_rows_and_downloads(cast, client_for, settings) -> None:
     settings.EXPORT_APPROVAL_THRESHOLD = 0
     from registru.exports import services
