@@ -162,3 +162,27 @@ def test_the_date_that_ends_an_employment_is_named_and_beside_its_button(
     end = employment.get_by_role("button", name="End")
     date_box, end_box = date.bounding_box(), end.bounding_box()
     assert end_box["y"] < date_box["y"] + date_box["height"], "the End button sits beside its date, not below it"
+
+
+def test_the_buttons_that_end_and_remove_an_employment_sit_on_one_line(
+    cast: Any, browser: Any, live_server: Any
+) -> None:
+    page = open_desktop(browser, live_server)
+    log_in(page, "alice")
+    page.goto(f"{page.base}/people/{cast.alice_person.pk}/")
+    employment = page.locator("#employers article")
+    end = employment.get_by_role("button", name="End").bounding_box()
+    remove = employment.get_by_role("button", name="Remove").bounding_box()
+    middle = lambda box: box["y"] + box["height"] / 2  # noqa: E731
+    assert abs(middle(end) - middle(remove)) < 2, "Remove sits level with End"
+
+
+def test_a_form_button_among_the_record_actions_sits_level_with_the_links(
+    cast: Any, browser: Any, live_server: Any
+) -> None:
+    page = open_desktop(browser, live_server)
+    log_in(page, "alice")
+    page.goto(f"{page.base}/people/{cast.alice_person.pk}/")
+    edit = page.get_by_role("button", name="Edit").bounding_box()  # a link shown as a button
+    archive = page.get_by_role("button", name="Archive").bounding_box()  # a form's button
+    assert abs(edit["y"] - archive["y"]) < 2
