@@ -34,6 +34,7 @@ class Capability(StrEnum):
     MANAGE_USERS = "manage_users"
     USE_API = "use_api"
     ERASE_PEOPLE = "erase_people"
+    RESTRICT_PROCESSING = "restrict_processing"  # restrict a person's processing (Art. 18) and lift it
     RUN_CAMPAIGNS = "run_campaigns"  # consent campaigns and marketing mailings (counts, never names)
     MANAGE_PURPOSES = "manage_purposes"  # purposes of processing and their notices
     READ_OUTBOX = "read_outbox"  # the outgoing mail and, outside production, the local mailbox
@@ -76,6 +77,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             Capability.READ_AUDIT_TRAIL,
             Capability.USE_API,
             Capability.ERASE_PEOPLE,
+            Capability.RESTRICT_PROCESSING,
             Capability.MANAGE_PURPOSES,
             Capability.EXPORT_CONSENT_PROOF,
             Capability.MANAGE_QUESTIONNAIRES,

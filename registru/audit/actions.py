@@ -16,6 +16,8 @@ class AuditAction(models.TextChoices):
     PERSON_ERASED = "person.erased", _("erased the person's data")
     PERSON_VERIFIED = "person.verified", _("confirmed the person's data")
     PERSON_MARKED_STALE = "person.marked_stale", _("marked the person's data as stale")
+    PERSON_RESTRICTED = "person.restricted", _("restricted the processing of the person's data")
+    PERSON_RESTRICTION_LIFTED = "person.restriction_lifted", _("lifted the restriction of processing")
     ORGANIZATION_CREATED = "organization.created", _("created the organization")
     ORGANIZATION_UPDATED = "organization.updated", _("changed the organization")
     ORGANIZATION_ARCHIVED = "organization.archived", _("archived the organization")

@@ -29,7 +29,7 @@ READ_ACTIONS = (
 
 
 # Besides what a record's form edits, the states its page shows are fields a user knows.
-SHOWN_STATES = ("status", "archived_at", "last_verified_at", "stale_since")
+SHOWN_STATES = ("status", "restriction_ground", "restricted_since", "archived_at", "last_verified_at", "stale_since")
 
 
 def field_choices(records: Sequence[str]) -> list[tuple[str, str]]:

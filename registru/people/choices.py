@@ -19,6 +19,15 @@ class PersonStatus(models.TextChoices):
     ERASED = "erased", _("Erased")
 
 
+class RestrictionGround(models.TextChoices):
+    """Why processing of a person's data is restricted: the four cases of GDPR Art. 18(1)."""
+
+    ACCURACY_CONTESTED = "accuracy_contested", _("Accuracy contested, while it is verified (Art. 18(1)(a))")
+    UNLAWFUL_PROCESSING = "unlawful_processing", _("Unlawful processing, erasure opposed (Art. 18(1)(b))")
+    LEGAL_CLAIMS = "legal_claims", _("Needed by the person for legal claims (Art. 18(1)(c))")
+    OBJECTION_PENDING = "objection_pending", _("Objection pending verification (Art. 18(1)(d))")
+
+
 class Source(models.TextChoices):
     FORM = "form", _("Web form")
     IMPORT = "import", _("Import")

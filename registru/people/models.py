@@ -21,6 +21,7 @@ from registru.people.choices import (
     NoteKind,
     OrganizationStatus,
     PersonStatus,
+    RestrictionGround,
     Source,
 )
 
@@ -138,6 +139,14 @@ class Person(AuditedModel, Address):
     # (or staff) confirm the data again.
     stale_since = models.DateTimeField(_("stale since"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=12, choices=PersonStatus.choices, default=PersonStatus.ACTIVE)
+    # Set together with the status "restricted" (Art. 18) and cleared when it is lifted, only by
+    # ``restrict_processing`` and ``lift_restriction``. Nullable rather than blank strings so
+    # that adding them is an ALTER TABLE ADD COLUMN on SQLite, not a copy of the people table,
+    # and processes still running older code can insert people between migrate and restart.
+    restriction_ground = models.CharField(  # noqa: DJ001
+        _("restriction ground"), max_length=24, choices=RestrictionGround.choices, null=True, blank=True
+    )
+    restricted_since = models.DateTimeField(_("restricted since"), null=True, blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("owner"), null=True, blank=True,
         on_delete=models.PROTECT, related_name="people",
@@ -159,8 +168,8 @@ class Person(AuditedModel, Address):
         "given_name": ID, "family_name": ID, "sort_key": ID, "emails": CONTACT,
         "phones": CONTACT, "job_title": PRO, "preferred_language": N, "birth_date": SENSITIVE,
         "source": N, "lawful_basis": N, "last_verified_at": N, "stale_since": N, "status": N,
-        "street": CONTACT, "city": CONTACT, "county": CONTACT, "postal_code": CONTACT,
-        "country": N,
+        "restriction_ground": N, "restricted_since": N, "street": CONTACT, "city": CONTACT,
+        "county": CONTACT, "postal_code": CONTACT, "country": N,
     }  # fmt: skip
     EDITABLE: ClassVar[tuple[str, ...]] = (
         "given_name", "family_name", "emails", "phones", "job_title", "preferred_language",
