@@ -47,6 +47,7 @@ EXTRA_FIELD_LABELS = {
     "answers": _("answers"),
     "corrected": _("corrected"),
     "field": _("field"),
+    "person_informed": _("person informed"),
 }
 # Changes whose value names another person: shown only to those who may see that person.
 PERSON_REFERENCES = frozenset({"merged_from", "merged_into", "person"})

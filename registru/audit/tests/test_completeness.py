@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -18,12 +19,16 @@ from hypothesis import strategies as st
 from registru.audit.models import AuditBatch, AuditEvent
 from registru.audit.services.sealing import seal
 from registru.audit.verify import verify
+from registru.core.errors import ConflictError
 from registru.people import services
 from registru.testing.factories import SETUP, OrganizationFactory, PersonFactory, note_about
 
 pytestmark = pytest.mark.django_db
 
-OPERATIONS = ["update", "noop_update", "archive", "restore", "note", "delete_note", "employ", "end_employment"]
+OPERATIONS = [
+    "update", "noop_update", "archive", "restore", "note", "delete_note", "employ", "end_employment", "restrict",
+    "lift",
+]  # fmt: skip
 
 
 def apply(operation: str, state: dict) -> str | None:
@@ -41,6 +46,8 @@ def apply(operation: str, state: dict) -> str | None:
         archived = person.archived_at is not None
         (services.archive_person if operation == "archive" else services.restore_person)(person, actor=SETUP)
         return None if archived == (operation == "archive") else f"person.{operation}d"
+    if operation in ("restrict", "lift"):
+        return _restriction(operation, person)
     if operation == "note":
         note_about(person)
         return "note.created"
@@ -60,6 +67,18 @@ def apply(operation: str, state: dict) -> str | None:
         return None
     services.update_affiliation(current, {"until": "2099-12-31"}, actor=SETUP)
     return "affiliation.updated"
+
+
+def _restriction(operation: str, person: Any) -> str | None:
+    """Restrict or lift; refused (and so no event) when the person is already in that state."""
+    try:
+        if operation == "restrict":
+            services.restrict_processing(person, actor=SETUP, ground="legal_claims", reason="litigiu")
+            return "person.restricted"
+        services.lift_restriction(person, actor=SETUP, reason="litigiu încheiat", person_informed=True)
+    except ConflictError:
+        return None
+    return "person.restriction_lifted"
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

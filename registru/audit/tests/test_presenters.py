@@ -68,3 +68,19 @@ def test_it_reads_a_flag_as_yes_or_no(cast) -> None:
     )
     [change] = presenters.present(event, {"matched": (None, True)}).changes
     assert (change.label, change.new) == ("record found", "yes")
+
+
+def test_it_reads_a_restriction_and_its_lifting_with_the_ground_and_the_persons_being_told(cast) -> None:
+    person = cast.andrei_person
+    services.restrict_processing(person, actor=cast.dora, ground="accuracy_contested", reason="contestă adresa")
+    services.lift_restriction(person, actor=cast.dora, reason="adresa corectată", person_informed=True)
+    codes = ("person.restricted", "person.restriction_lifted")
+    restricted, lifted = (present(AuditEvent.objects.get(action=code)) for code in codes)
+    assert (restricted.verb, lifted.verb) == (
+        "restricted the processing of the person's data",
+        "lifted the restriction of processing",
+    )
+    changes = {change.label: (change.old, change.new) for change in lifted.changes}
+    assert changes["status"] == ("Restricted", "Active")
+    assert changes["restriction ground"] == ("Accuracy contested, while it is verified (Art. 18(1)(a))", "—")
+    assert changes["person informed"] == ("—", "yes")

@@ -34,6 +34,7 @@ from registru.people.services.related import (
     update_affiliation,
     update_note,
 )
+from registru.people.services.restriction import lift_restriction, restrict_processing
 
 __all__ = [
     "archive_organization",
@@ -49,11 +50,13 @@ __all__ = [
     "delete_note",
     "ensure_in_scope",
     "erase_person",
+    "lift_restriction",
     "mark_person_stale",
     "merge_organizations",
     "merge_people",
     "restore_organization",
     "restore_person",
+    "restrict_processing",
     "revert_person_change",
     "set_access_procedure",
     "update_affiliation",

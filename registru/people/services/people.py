@@ -147,6 +147,13 @@ def merge_people(primary: Person, duplicate: Person, *, actor: Any, reason: str 
     fields of the primary are filled, and the duplicate is archived pointing at the primary.
     """
     _check_mergeable(actor, primary, duplicate)
+    if PersonStatus.RESTRICTED in (primary.status, duplicate.status):
+        # The duplicate's restriction would end with it, or the primary's would cover data it
+        # never covered: the DPO lifts it first (and restricts the merged record if need be).
+        raise ConflictError(
+            _("A person whose processing is restricted cannot be merged; lift the restriction first."),
+            code="merge_restricted",
+        )
     values: dict[str, Any] = {
         "emails": _union(primary.emails, duplicate.emails),
         "phones": _union(primary.phones, duplicate.phones),
@@ -235,7 +242,7 @@ def _as_input(value: Any) -> Any:
 ERASED_NAME = "[erased]"
 ERASED_VALUES: dict[str, Any] = {
     "emails": [], "phones": [], "job_title": "", "birth_date": None, "street": "", "city": "",
-    "county": "", "postal_code": "",
+    "county": "", "postal_code": "", "restriction_ground": None, "restricted_since": None,
 }  # fmt: skip
 
 
