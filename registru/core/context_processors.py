@@ -19,6 +19,7 @@ def capabilities(request: HttpRequest) -> dict[str, Any]:
         "may_browse_records": user.can(Capability.BROWSE_RECORDS),
         "may_read_trail": user.can(Capability.READ_AUDIT_TRAIL),
         "may_erase": user.can(Capability.ERASE_PEOPLE),
+        "may_restrict": user.can(Capability.RESTRICT_PROCESSING),
         "may_run_campaigns": user.can(Capability.RUN_CAMPAIGNS),
         "may_manage_purposes": user.can(Capability.MANAGE_PURPOSES),
         "may_read_outbox": user.can(Capability.READ_OUTBOX),

@@ -17,6 +17,7 @@ from registru.people.choices import (
     NoteKind,
     OrganizationStatus,
     PersonStatus,
+    RestrictionGround,
     Source,
 )
 from registru.people.selectors import ORGANIZATION_SORTS, PEOPLE_SORTS
@@ -197,3 +198,24 @@ class EraseForm(forms.Form):
         help_text=_("The request or rule this erasure answers (kept in the history)."),
     )  # fmt: skip
     confirm = forms.BooleanField(label=_("I understand that this cannot be undone."))
+
+
+class RestrictForm(forms.Form):
+    ground = forms.ChoiceField(
+        label=_("Ground (Art. 18(1) GDPR)"), choices=RestrictionGround.choices, widget=forms.RadioSelect
+    )
+    reason = forms.CharField(
+        label=_("Reason"), max_length=500,
+        help_text=_("The request or rule this restriction answers (kept in the history)."),
+    )  # fmt: skip
+
+
+class LiftRestrictionForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"), max_length=500,
+        help_text=_("Why the restriction ends, and how and when the person was told (kept in the history)."),
+    )  # fmt: skip
+    person_informed = forms.BooleanField(
+        label=_("The person was told, before it is lifted, that the restriction ends (Art. 18(3) GDPR)."),
+        error_messages={"required": _("Confirm that the person was told first.")},
+    )

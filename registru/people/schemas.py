@@ -8,7 +8,14 @@ from typing import Annotated, Literal
 from ninja import Schema
 from pydantic import AwareDatetime, ConfigDict, Field, Strict, StrictBool, StringConstraints
 
-from registru.people.choices import LawfulBasis, NoteKind, OrganizationStatus, PersonStatus, Source
+from registru.people.choices import (
+    LawfulBasis,
+    NoteKind,
+    OrganizationStatus,
+    PersonStatus,
+    RestrictionGround,
+    Source,
+)
 
 Text100 = Annotated[str, StringConstraints(max_length=100)]
 Text150 = Annotated[str, StringConstraints(max_length=150)]
@@ -24,12 +31,14 @@ BasisCode = Literal["consent", "contract", "legal_obligation", "legitimate_inter
 OrganizationStatusCode = Literal["prospect", "customer", "partner", "supplier"]
 PersonStatusCode = Literal["active", "restricted", "erased"]
 NoteKindCode = Literal["note", "call", "meeting", "email"]
+RestrictionGroundCode = Literal["accuracy_contested", "unlawful_processing", "legal_claims", "objection_pending"]
 CHOICE_LITERALS = {
     SourceCode: Source,
     BasisCode: LawfulBasis,
     OrganizationStatusCode: OrganizationStatus,
     PersonStatusCode: PersonStatus,
     NoteKindCode: NoteKind,
+    RestrictionGroundCode: RestrictionGround,
 }
 SortName = Literal["name", "-name", "newest", "oldest", "updated"]
 
@@ -107,6 +116,10 @@ class PersonOut(Schema):
     source: str
     lawful_basis: str
     status: str
+    restriction_ground: str | None = Field(
+        None, description="Why processing is restricted (status `restricted`, GDPR Art. 18(1)); null otherwise."
+    )
+    restricted_since: datetime | None = None
     owner: Ref | None
     street: str
     city: str
@@ -164,6 +177,26 @@ class MergeIn(StrictIn):
 
 class ReasonIn(StrictIn):
     reason: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
+class RestrictIn(StrictIn):
+    ground: RestrictionGroundCode = Field(
+        description="The case of GDPR Art. 18(1): (a) accuracy_contested, (b) unlawful_processing "
+        "(erasure opposed), (c) legal_claims (needed by the person), (d) objection_pending."
+    )
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)] = Field(
+        description="The request or rule this restriction answers; kept in the person's history."
+    )
+
+
+class LiftRestrictionIn(StrictIn):
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)] = Field(
+        description="Why the restriction ends, and how and when the person was told; kept in the history."
+    )
+    person_informed: StrictBool = Field(
+        description="GDPR Art. 18(3): the person was told before the restriction is lifted. Must be true "
+        "(false answers 422 and changes nothing)."
+    )
 
 
 class OrganizationIn(AddressFields):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -19,7 +20,9 @@ from registru.audit.models import AuditEvent
 from registru.audit.services import record_access
 from registru.core.pagination import InvalidCursorError, Page, Sort, make_cursor, paginate, read_cursor
 from registru.core.scopes import Action, restrict
+from registru.core.stored_texts import translated
 from registru.people import search, validation
+from registru.people.choices import PersonStatus
 from registru.people.models import Affiliation, Note, Organization, Person
 from registru.people.scopes import (
     NOTHING_GRANTED,
@@ -83,7 +86,28 @@ def record_head(user: Any, person: Person) -> dict[str, Any]:
         "may_change": may_change_person(user, person),
         "merged_into_visible": target is not None and people_for(user).filter(pk=target).exists(),
         "seen_through": grant_for(user, person),
+        "restriction": restriction_of(person),
     }
+
+
+@dataclass(frozen=True)
+class Restriction:
+    """What a restricted person's pages say about the restriction (Art. 18)."""
+
+    ground: str
+    since: datetime | None
+    by: str  # who restricted it, as the trail names them; "" if that event was pruned
+
+
+def restriction_of(person: Person) -> Restriction | None:
+    """The restriction of a person's processing, if there is one: on the record the ground and
+    since when, and from the trail who made it (one indexed query, for restricted people only)."""
+    if person.status != PersonStatus.RESTRICTED:
+        return None
+    events = AuditEvent.objects.filter(subject_id=person.pk, action=AuditAction.PERSON_RESTRICTED).order_by("-id")
+    label = events.values_list("actor_label", flat=True).first()
+    ground = person.get_restriction_ground_display() if person.restriction_ground else ""
+    return Restriction(ground=ground, since=person.restricted_since, by=translated(label) if label else "")
 
 
 def grant_for(user: Any, person: Person) -> AccessRequest | None:

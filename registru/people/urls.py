@@ -1,6 +1,6 @@
 from django.urls import path
 
-from registru.people import views
+from registru.people import restriction_views, views
 
 app_name = "people"
 urlpatterns = [
@@ -17,6 +17,8 @@ urlpatterns = [
     path("<id:pk>/restore/", views.person_restore, name="restore"),
     path("<id:pk>/merge/", views.person_merge, name="merge"),
     path("<id:pk>/erase/", views.person_erase, name="erase"),
+    path("<id:pk>/restrict/", restriction_views.person_restrict, name="restrict"),
+    path("<id:pk>/lift-restriction/", restriction_views.person_lift_restriction, name="lift_restriction"),
     path("<id:pk>/notes/", views.note_add, name="note_add"),
     path("<id:pk>/notes/<id:note_id>/delete/", views.note_delete, name="note_delete"),
     path("<id:pk>/employers/", views.affiliation_add, name="affiliation_add"),

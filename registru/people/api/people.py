@@ -32,6 +32,7 @@ from registru.people.schemas import (
     AffiliationOut,
     AffiliationPage,
     EventPage,
+    LiftRestrictionIn,
     MergeIn,
     NoteIn,
     NoteOut,
@@ -43,6 +44,7 @@ from registru.people.schemas import (
     PersonPatch,
     PersonStatusCode,
     ReasonIn,
+    RestrictIn,
     RevealIn,
     SortName,
 )
@@ -144,6 +146,35 @@ def archive_person(request: HttpRequest, person_id: int, payload: ReasonIn) -> A
 def restore_person(request: HttpRequest, person_id: int, payload: ReasonIn) -> Any:
     person = selectors.get_person(request.user, person_id, Action.CHANGE)
     services.restore_person(person, actor=request.user, reason=payload.reason)
+    return person_detail_out(request.user, selectors.person_detail(request.user, person_id))
+
+
+@router.post(
+    "/{id:person_id}/restrict",
+    response={200: PersonDetailOut, **WRITE_ERRORS},
+    summary="Restrict processing of a person's data (GDPR Art. 18)",
+)
+def restrict_processing(request: HttpRequest, person_id: int, payload: RestrictIn) -> Any:
+    """The data protection officer only (403 for other roles). The person is then only stored:
+    no marketing, consent invitations, questionnaires or exports. 409 with ``already_restricted``,
+    ``restrict_erased`` or ``restrict_merged`` when the person cannot be restricted."""
+    person = selectors.get_person(request.user, person_id, Action.CHANGE)
+    services.restrict_processing(person, actor=request.user, ground=payload.ground, reason=payload.reason)
+    return person_detail_out(request.user, selectors.person_detail(request.user, person_id))
+
+
+@router.post(
+    "/{id:person_id}/lift-restriction",
+    response={200: PersonDetailOut, **WRITE_ERRORS},
+    summary="Lift the restriction of a person's processing",
+)
+def lift_restriction(request: HttpRequest, person_id: int, payload: LiftRestrictionIn) -> Any:
+    """The data protection officer only (403 for other roles), after telling the person
+    (``person_informed``, Art. 18(3)). 409 with ``not_restricted`` when there is nothing to lift."""
+    person = selectors.get_person(request.user, person_id, Action.CHANGE)
+    services.lift_restriction(
+        person, actor=request.user, reason=payload.reason, person_informed=payload.person_informed
+    )
     return person_detail_out(request.user, selectors.person_detail(request.user, person_id))
 
 

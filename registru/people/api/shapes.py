@@ -23,9 +23,9 @@ def ref(obj: Any) -> dict[str, Any] | None:
 
 PERSON_FIELDS = (
     "id", "given_name", "family_name", "emails", "phones", "job_title", "preferred_language",
-    "birth_date", "source", "lawful_basis", "status", "street", "city", "county",
-    "postal_code", "country", "last_verified_at", "stale_since", "archived_at", "created_at", "updated_at",
-    "version",
+    "birth_date", "source", "lawful_basis", "status", "restriction_ground", "restricted_since",
+    "street", "city", "county", "postal_code", "country", "last_verified_at", "stale_since",
+    "archived_at", "created_at", "updated_at", "version",
 )  # fmt: skip
 ORGANIZATION_FIELDS = (
     "id", "name", "status", "cui", "trade_register_no", "industry", "street", "city",

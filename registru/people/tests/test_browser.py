@@ -186,3 +186,26 @@ def test_a_form_button_among_the_record_actions_sits_level_with_the_links(
     edit = page.get_by_role("button", name="Edit").bounding_box()  # a link shown as a button
     archive = page.get_by_role("button", name="Archive").bounding_box()  # a form's button
     assert abs(edit["y"] - archive["y"]) < 2
+
+
+def test_the_dpo_restricts_a_person_and_sees_the_banner(cast: Any, browser: Any, live_server: Any) -> None:
+    from playwright.sync_api import expect
+
+    from registru.testing.browser import on_desktop
+
+    person = cast.carol_person
+    page = on_desktop(browser, live_server, "dora")
+    page.goto(f"{page.base}/people/{person.pk}/")
+    page.get_by_role("button", name="Restrict processing").click()
+    page.wait_for_url(re.compile(r".*/restrict/$"))
+    page.get_by_label("Objection pending verification (Art. 18(1)(d))").check()
+    page.get_by_label("Reason").fill("Opoziție art. 21, cererea din 3 martie")
+    page.get_by_role("button", name="Restrict processing").click()
+
+    page.wait_for_url(re.compile(rf".*/people/{person.pk}/$"))
+    banner = page.locator("#restriction")
+    expect(banner).to_contain_text("Processing restricted (Art. 18 GDPR)")
+    expect(banner).to_contain_text("Objection pending verification")
+    expect(banner).to_contain_text("dora")
+    assert Person.objects.get(pk=person.pk).status == "restricted"
+    assert page.errors == []  # no script error, no refusal by the page's CSP

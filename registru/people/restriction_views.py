@@ -1,0 +1,78 @@
+"""Pages that restrict processing of a person's data (GDPR Art. 18) and lift the restriction.
+
+Both are the DPO's (``Capability.RESTRICT_PROCESSING``); like every change of a person, they
+answer "not found" for a record outside the user's scope before anything else.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from registru.accounts.roles import Capability
+from registru.core.errors import ConflictError
+from registru.core.scopes import Action
+from registru.core.views import apply_errors
+from registru.people import selectors, services
+from registru.people.forms import LiftRestrictionForm, RestrictForm
+from registru.people.models import Person
+from registru.people.views import records_required
+
+
+def _restrictable_or_403(request: HttpRequest, pk: int) -> Person:
+    try:
+        person = selectors.get_person(request.user, pk, Action.CHANGE)
+    except Person.DoesNotExist as exc:
+        raise Http404 from exc
+    if not request.user.can(Capability.RESTRICT_PROCESSING):  # type: ignore[union-attr]
+        raise PermissionDenied
+    return person
+
+
+@records_required
+@require_http_methods(["GET", "POST"])
+def person_restrict(request: HttpRequest, pk: int) -> HttpResponse:
+    """The DPO restricts processing of the person's data, on a ground of Art. 18(1), for a reason."""
+    person = _restrictable_or_403(request, pk)
+    form = RestrictForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.restrict_processing(person, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        except ConflictError as exc:
+            messages.error(request, exc.message)
+            return redirect("people:detail", pk=pk)
+        else:
+            messages.success(
+                request,
+                _("Processing of %(name)s's data is restricted: it is only stored until the restriction is lifted.")
+                % {"name": person.full_name},
+            )
+            return redirect("people:detail", pk=pk)
+    return render(request, "people/restrict.html", {"person": person, "form": form})
+
+
+@records_required
+@require_http_methods(["GET", "POST"])
+def person_lift_restriction(request: HttpRequest, pk: int) -> HttpResponse:
+    """The DPO lifts the restriction after telling the person (Art. 18(3)), for a reason."""
+    person = _restrictable_or_403(request, pk)
+    form = LiftRestrictionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.lift_restriction(person, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        except ConflictError as exc:
+            messages.error(request, exc.message)
+            return redirect("people:detail", pk=pk)
+        else:
+            lifted = _("The restriction was lifted; %(name)s's data is processed again.")
+            messages.success(request, lifted % {"name": person.full_name})
+            return redirect("people:detail", pk=pk)
+    return render(request, "people/lift_restriction.html", {"person": person, "form": form})
