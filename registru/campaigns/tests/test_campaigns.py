@@ -70,6 +70,26 @@ def test_the_audience_is_who_may_be_asked_and_lacks_consent(cast, purposes) -> N
     assert chosen.isdisjoint({has_consent.pk, refused.pk, no_email.pk, legal_only.pk, archived.pk})
 
 
+def test_people_whose_processing_is_restricted_are_not_invited_by_a_new_campaign(cast, purposes) -> None:
+    newsletter = purposes["newsletter"]
+    asked, kept_out = PersonFactory(lawful_basis="contract"), PersonFactory(lawful_basis="contract")
+    people.restrict_processing(kept_out, actor=cast.dora, ground="accuracy_contested", reason="contestă datele")
+    campaign = started([newsletter])
+    invited = set(campaign.invitations.values_list("person_id", flat=True))
+    assert (asked.pk in invited, kept_out.pk in invited) == (True, False)
+
+
+def test_an_invitation_queued_before_a_restriction_does_not_leave(cast, purposes, smtp_inbox) -> None:
+    person = PersonFactory(lawful_basis="contract")
+    started([purposes["newsletter"]])
+    run()  # the first wave is queued, the person's invitation with it
+    assert OutboundMessage.objects.filter(person=person).exists()
+    people.restrict_processing(person, actor=cast.dora, ground="legal_claims", reason="litigiu în curs")
+    deliver_due()
+    assert smtp_inbox.messages
+    assert person.primary_email not in {message["To"] for message in smtp_inbox.messages}
+
+
 def test_the_audience_filters_by_language_and_organization_status(cast, purposes) -> None:
     english = PersonFactory(preferred_language="en", lawful_basis="contract")
     romanian = PersonFactory(preferred_language="ro", lawful_basis="contract", employer=cast.alice_org)

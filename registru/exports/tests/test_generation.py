@@ -43,6 +43,15 @@ def test_it_leaves_out_erased_people(cast) -> None:
         ask(cast.alice, fields=["id"], archived=True)  # the erased person is the only archived one
 
 
+def test_it_leaves_out_people_whose_processing_is_restricted(cast) -> None:
+    from registru.people import services as people
+
+    kept = PersonFactory(owner=cast.alice, family_name="Alicescu")
+    people.restrict_processing(cast.alice_person, actor=cast.dora, ground="legal_claims", reason="proces în curs")
+    export = made(ask(cast.alice, fields=["id", "family_name"]))
+    assert {int(float(row[0])) for row in _data_rows(export)} == {kept.pk}
+
+
 def test_it_never_exports_more_than_the_approved_count(cast) -> None:
     export = ask(cast.alice, fields=["id"])
     PersonFactory(owner=cast.alice)

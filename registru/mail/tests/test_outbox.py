@@ -169,3 +169,18 @@ def test_erased_people_receive_nothing(cast, inbox) -> None:
         {},
     )
     assert AuditEvent.objects.filter(action="mail.erased", subject_id=person.pk).count() == 1
+
+
+def test_a_marketing_message_queued_before_a_restriction_does_not_leave_after_it(cast, inbox, offers) -> None:
+    from registru.people import services as people
+
+    person = cast.alice_person
+    consent.grant_consent(
+        person, offers, "email", actor=SETUP, method=ConsentMethod.WEB_FORM, notice=offers.notices.get()
+    )
+    message = queue(person, "m-restricted")  # consented and active when queued
+    people.restrict_processing(person, actor=cast.dora, ground="objection_pending", reason="opoziție art. 21")
+    report = deliver_due()
+    assert (report.sent, inbox.messages) == (0, [])
+    stored = OutboundMessage.objects.get(pk=message.pk)
+    assert (stored.status, stored.last_error) == (MessageStatus.BLOCKED, "the person is restricted")

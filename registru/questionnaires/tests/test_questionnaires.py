@@ -83,6 +83,17 @@ def test_who_is_due_gets_one_request_and_the_clock_running_twice_sends_nothing_t
     assert Request.objects.filter(questionnaire=questionnaire, person=due).count() == 1
 
 
+def test_a_person_whose_processing_is_restricted_is_not_asked(cast, due, smtp_inbox) -> None:
+    kept_out = PersonFactory(lawful_basis="contract", owner=cast.alice)
+    people.restrict_processing(kept_out, actor=cast.dora, ground="objection_pending", reason="opoziție art. 21")
+    make_questionnaire()
+    services.run()
+    deliver_due()
+    asked = set(Request.objects.values_list("person_id", flat=True))
+    assert (due.pk in asked, kept_out.pk in asked) == (True, False)
+    assert kept_out.primary_email not in {message["To"] for message in smtp_inbox.messages}
+
+
 @pytest.mark.skipif(connection.vendor == "sqlite", reason="needs concurrent writers (PostgreSQL)")
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_running_the_clock_at_once_ask_each_person_once(cast) -> None:
