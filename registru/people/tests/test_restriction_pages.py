@@ -113,6 +113,12 @@ def test_the_dpo_is_offered_restrict_and_then_lift(cast, client_for) -> None:
     )
 
 
+def test_a_restricted_person_is_offered_no_merge(cast, client_for) -> None:
+    person = restricted(cast.alice_person)
+    page = client_for(cast.alice).get(f"/people/{person.pk}/").content.decode()
+    assert f"/people/{person.pk}/merge/" not in page
+
+
 @pytest.mark.parametrize("role", ["alice", "bob", "admin"])
 def test_others_are_offered_neither(cast, client_for, role: str) -> None:
     person = restricted(cast.alice_person)  # in alice's, bob's and admin's scope
