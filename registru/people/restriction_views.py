@@ -6,6 +6,9 @@ answer "not found" for a record outside the user's scope before anything else.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -37,42 +40,46 @@ def _restrictable_or_403(request: HttpRequest, pk: int) -> Person:
 @require_http_methods(["GET", "POST"])
 def person_restrict(request: HttpRequest, pk: int) -> HttpResponse:
     """The DPO restricts processing of the person's data, on a ground of Art. 18(1), for a reason."""
-    person = _restrictable_or_403(request, pk)
-    form = RestrictForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.restrict_processing(person, actor=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        except ConflictError as exc:
-            messages.error(request, exc.message)
-            return redirect("people:detail", pk=pk)
-        else:
-            messages.success(
-                request,
-                _("Processing of %(name)s's data is restricted: it is only stored until the restriction is lifted.")
-                % {"name": person.full_name},
-            )
-            return redirect("people:detail", pk=pk)
-    return render(request, "people/restrict.html", {"person": person, "form": form})
+    done = _("Processing of %(name)s's data is restricted: it is only stored until the restriction is lifted.")
+    return _decide(
+        request, pk, form_class=RestrictForm, decision=services.restrict_processing, done=done,
+        template="people/restrict.html",
+    )  # fmt: skip
 
 
 @records_required
 @require_http_methods(["GET", "POST"])
 def person_lift_restriction(request: HttpRequest, pk: int) -> HttpResponse:
     """The DPO lifts the restriction after telling the person (Art. 18(3)), for a reason."""
+    done = _("The restriction was lifted; %(name)s's data is processed again.")
+    return _decide(
+        request, pk, form_class=LiftRestrictionForm, decision=services.lift_restriction, done=done,
+        template="people/lift_restriction.html",
+    )  # fmt: skip
+
+
+def _decide(
+    request: HttpRequest,
+    pk: int,
+    *,
+    form_class: type[forms.Form],
+    decision: Callable[..., Person],
+    done: str,
+    template: str,
+) -> HttpResponse:
+    """The form of one decision on the person; on a valid POST the service makes it, and the
+    person's page says so (or, if the record's state forbids it, why not)."""
     person = _restrictable_or_403(request, pk)
-    form = LiftRestrictionForm(request.POST or None)
+    form = form_class(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.lift_restriction(person, actor=request.user, **form.cleaned_data)
+            decision(person, actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
             apply_errors(form, exc)
         except ConflictError as exc:
             messages.error(request, exc.message)
             return redirect("people:detail", pk=pk)
         else:
-            lifted = _("The restriction was lifted; %(name)s's data is processed again.")
-            messages.success(request, lifted % {"name": person.full_name})
+            messages.success(request, done % {"name": person.full_name})
             return redirect("people:detail", pk=pk)
-    return render(request, "people/lift_restriction.html", {"person": person, "form": form})
+    return render(request, template, {"person": person, "form": form})
