@@ -9,6 +9,7 @@ import pytest
 
 from registru.audit.models import AuditEvent
 from registru.people.models import Person
+from registru.testing.browser import on_desktop
 from registru.testing.factories import PASSWORD, OrganizationFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -150,12 +151,16 @@ def test_the_form_shown_again_after_the_duplicate_warning_has_one_row_per_contac
     assert added.phones == ["+40744555666", "+40755111222"]
 
 
+def alice_on_her_record(cast: Any, browser: Any, live_server: Any) -> Any:
+    page = on_desktop(browser, live_server, "alice")
+    page.goto(f"{page.base}/people/{cast.alice_person.pk}/")
+    return page
+
+
 def test_the_date_that_ends_an_employment_is_named_and_beside_its_button(
     cast: Any, browser: Any, live_server: Any
 ) -> None:
-    page = open_desktop(browser, live_server)
-    log_in(page, "alice")
-    page.goto(f"{page.base}/people/{cast.alice_person.pk}/")
+    page = alice_on_her_record(cast, browser, live_server)
     employment = page.locator("#employers article")
     date = employment.get_by_label("Until", exact=True)
     assert employment.locator("label", has_text="Until").is_visible()
@@ -167,9 +172,7 @@ def test_the_date_that_ends_an_employment_is_named_and_beside_its_button(
 def test_the_buttons_that_end_and_remove_an_employment_sit_on_one_line(
     cast: Any, browser: Any, live_server: Any
 ) -> None:
-    page = open_desktop(browser, live_server)
-    log_in(page, "alice")
-    page.goto(f"{page.base}/people/{cast.alice_person.pk}/")
+    page = alice_on_her_record(cast, browser, live_server)
     employment = page.locator("#employers article")
     end = employment.get_by_role("button", name="End").bounding_box()
     remove = employment.get_by_role("button", name="Remove").bounding_box()
@@ -180,9 +183,7 @@ def test_the_buttons_that_end_and_remove_an_employment_sit_on_one_line(
 def test_a_form_button_among_the_record_actions_sits_level_with_the_links(
     cast: Any, browser: Any, live_server: Any
 ) -> None:
-    page = open_desktop(browser, live_server)
-    log_in(page, "alice")
-    page.goto(f"{page.base}/people/{cast.alice_person.pk}/")
+    page = alice_on_her_record(cast, browser, live_server)
     edit = page.get_by_role("button", name="Edit").bounding_box()  # a link shown as a button
     archive = page.get_by_role("button", name="Archive").bounding_box()  # a form's button
     assert abs(edit["y"] - archive["y"]) < 2
@@ -190,8 +191,6 @@ def test_a_form_button_among_the_record_actions_sits_level_with_the_links(
 
 def test_the_dpo_restricts_a_person_and_sees_the_banner(cast: Any, browser: Any, live_server: Any) -> None:
     from playwright.sync_api import expect
-
-    from registru.testing.browser import on_desktop
 
     person = cast.carol_person
     page = on_desktop(browser, live_server, "dora")
