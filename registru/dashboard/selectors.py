@@ -28,6 +28,8 @@ from registru.campaigns.selectors import campaigns_for
 from registru.exports.selectors import to_approve
 from registru.mail.models import MessageStatus
 from registru.mail.selectors import outbox_for
+from registru.people.choices import PersonStatus
+from registru.people.selectors import people_for
 from registru.questionnaires.services import reviewable
 
 # A signed checkpoint, then a full verification, are made every night at 02:05: older than
@@ -97,13 +99,16 @@ class Overview:
     grants_until: datetime | None = None
     blocks: Waiting | None = None
     reviews: Waiting | None = None
+    # Restrictions of processing in force (Art. 18): most of its grounds last while something is
+    # verified, so each one waits for the DPO to lift it, or to keep it for a reason.
+    restrictions: Waiting | None = None
     mail_failed: int = 0  # since ``since``
     mail_overdue: int = 0
     campaigns: Campaigns | None = None
 
     @property
     def nothing_due(self) -> bool:
-        waiting = (self.exports, self.access, self.blocks, self.reviews)
+        waiting = (self.exports, self.access, self.blocks, self.reviews, self.restrictions)
         counts = (self.view_alerts, self.grants_ending, self.mail_failed, self.mail_overdue)
         return (
             not (self.trail and self.trail.wrong)
@@ -135,6 +140,11 @@ def overview_for(user: Any, *, now: datetime | None = None) -> Overview:
         overview.blocks = _waiting(blocks_for(user), "created_at")
     if user.can(Capability.MANAGE_QUESTIONNAIRES):
         overview.reviews = _waiting(reviewable(user), "response__submitted_at")
+    if user.can(Capability.RESTRICT_PROCESSING):
+        # ``restricted_since`` is set exactly while restricted: the condition lets the count read
+        # the partial index of the restricted people, not every person.
+        restricted = people_for(user).filter(status=PersonStatus.RESTRICTED, restricted_since__isnull=False)
+        overview.restrictions = _waiting(restricted, "restricted_since")
     if user.can(Capability.READ_OUTBOX):
         _mail(overview, user, now)
     if user.can(Capability.RUN_CAMPAIGNS):

@@ -185,6 +185,13 @@ class Person(AuditedModel, Address):
             models.Index(
                 fields=["merged_into"], name="person_merged_idx", condition=models.Q(merged_into__isnull=False)
             ),
+            # The restricted people (set iff restricted): the dashboard counts them, and the
+            # index holds only them.
+            models.Index(
+                fields=["restricted_since"],
+                name="person_restricted_idx",
+                condition=models.Q(restricted_since__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -28,6 +28,8 @@ from registru.exports import services as exports
 from registru.exports.models import ExportRequest
 from registru.mail.models import MessageKind, MessageStatus, OutboundMessage
 from registru.mail.services import queue_message
+from registru.people import services as people
+from registru.people.choices import RestrictionGround
 from registru.people.models import Person
 from registru.people.selectors import PeopleFilter
 from registru.questionnaires import services as questionnaires
@@ -170,8 +172,8 @@ def test_it_counts_with_one_query_an_item_however_many_wait(
         access_request_for(PersonFactory(owner=cast.carol))
     block_of(cast.carol)
     # The trail's verification and checkpoint, alerts, exports, access requests, grants ending,
-    # blocks and corrections: one query each.
-    with django_assert_num_queries(8):
+    # blocks, corrections and restrictions: one query each.
+    with django_assert_num_queries(9):
         overview_for(cast.dora)
 
 
@@ -181,7 +183,7 @@ def test_the_page_makes_no_query_beyond_its_counts_and_the_session(
     export_by(cast.alice)
     client = login(cast.dora)
     client.get("/dashboard/")  # the first request of a session records its device
-    with django_assert_num_queries(8 + 3):  # the counts; the session, its user, its device
+    with django_assert_num_queries(9 + 3):  # the counts; the session, its user, its device
         client.get("/dashboard/")
 
 
@@ -301,6 +303,31 @@ def test_it_counts_the_corrections_to_review_of_people_in_the_users_scope(cast: 
     )  # fmt: skip
 
 
+# --- restrictions of processing -------------------------------------------------------------
+
+
+def restrict(person: Person, dpo: User) -> None:
+    people.restrict_processing(person, actor=dpo, ground=RestrictionGround.ACCURACY_CONTESTED, reason="art. 18")
+
+
+def test_it_counts_for_the_dpo_the_restrictions_in_force(cast: Cast, healthy: None) -> None:
+    restrict(cast.alice_person, cast.dora)
+    restrict(cast.carol_person, cast.dora)
+    assert item(cast.dora, "restrictions") == "2 people's processing is restricted"
+
+
+def test_a_lifted_restriction_is_no_longer_due(cast: Cast, healthy: None) -> None:
+    restrict(cast.alice_person, cast.dora)
+    lifted = Person.objects.get(pk=cast.alice_person.pk)
+    people.lift_restriction(lifted, actor=cast.dora, reason="verified", person_informed=True)
+    assert "Nothing is due." in page(cast.dora)
+
+
+def test_only_who_may_lift_a_restriction_is_shown_it(cast: Cast, healthy: None) -> None:
+    restrict(cast.alice_person, cast.dora)
+    assert item(cast.bob, "restrictions") == ""
+
+
 # --- mail -------------------------------------------------------------------------------------
 
 
@@ -357,10 +384,11 @@ PAGES = {
     "grants-ending": "/account/access/decide/", "reviews": "/questionnaires/reviews/",
     "mail-overdue": "/outbox/?status=queued", "mail-failed": "/outbox/?status=failed",
     "campaigns-paused": "/campaigns/?status=paused", "campaigns-running": "/campaigns/?status=running",
-    "campaigns-finished": "/campaigns/?status=finished",
+    "campaigns-finished": "/campaigns/?status=finished", "restrictions": "/people/?status=restricted",
 }  # fmt: skip
 ITEMS = {
-    "dora": {"trail-unverified", "trail-checkpoint", "blocks", "exports", "access", "grants-ending", "reviews"},
+    "dora": {"trail-unverified", "trail-checkpoint", "blocks", "exports", "access", "grants-ending", "reviews",
+             "restrictions"},
     "bob": {"blocks", "exports", "access", "grants-ending", "reviews", "campaigns-paused", "campaigns-running",
             "campaigns-finished"},
     "admin": {"mail-overdue", "mail-failed"},
@@ -381,6 +409,7 @@ def everything(cast: Cast, purposes: Any) -> None:
     campaign = make_campaign([purposes["newsletter"]])
     campaigns.start_campaign(campaign, actor=cast.mara)
     campaigns.pause_campaign(campaign, actor=cast.mara)
+    restrict(cast.alice_person, cast.dora)
 
 
 @pytest.mark.parametrize("role", ITEMS)
