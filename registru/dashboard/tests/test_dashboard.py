@@ -316,6 +316,14 @@ def test_it_counts_for_the_dpo_the_restrictions_in_force(cast: Cast, healthy: No
     assert item(cast.dora, "restrictions") == "2 people's processing is restricted"
 
 
+def test_it_says_how_long_the_oldest_restriction_has_lasted(cast: Cast, healthy: None) -> None:
+    restrict(cast.alice_person, cast.dora)
+    two_days_ago = timezone.now() - timedelta(days=2)
+    with service_scope():
+        Person.objects.filter(pk=cast.alice_person.pk).update(restricted_since=two_days_ago)
+    assert item(cast.dora, "restrictions", whole=True).endswith("the oldest in force for 2 days")
+
+
 def test_a_lifted_restriction_is_no_longer_due(cast: Cast, healthy: None) -> None:
     restrict(cast.alice_person, cast.dora)
     lifted = Person.objects.get(pk=cast.alice_person.pk)
