@@ -24,6 +24,7 @@ redis-cli -h 127.0.0.1 -n 13 flushdb >/dev/null
 export REGISTRU_ENV=production
 export REGISTRU_SECRET_KEY="$(head -c 48 /dev/urandom | base64 | tr -d '\n')"
 export REGISTRU_ALLOWED_HOSTS=127.0.0.1,localhost
+export REGISTRU_PUBLIC_URL=https://crm.example.ro  # the links in mail; the smoke test sends none
 export REGISTRU_DATA_DIR="$work"
 export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB"
 export REGISTRU_QUEUE_URL="redis://127.0.0.1:6379/13"

@@ -26,6 +26,7 @@ def production_env(tmp_path: Path) -> dict[str, str]:
         "REGISTRU_ENV": "production",
         "REGISTRU_SECRET_KEY": secrets.token_urlsafe(60),
         "REGISTRU_ALLOWED_HOSTS": "crm.firma.ro",
+        "REGISTRU_PUBLIC_URL": "https://crm.firma.ro",
         "REGISTRU_DATA_DIR": str(tmp_path),
         "REGISTRU_MASTER_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
     }
@@ -43,6 +44,12 @@ def test_it_passes_the_deploy_checks_in_production_mode_with_no_warning(tmp_path
     result = registru("check", "--deploy", "--fail-level", "WARNING", env=production_env(tmp_path), cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues (0 silenced)" in result.stdout
+
+
+def test_the_deploy_checks_warn_of_links_sent_over_plain_http(tmp_path: Path) -> None:
+    env = production_env(tmp_path) | {"REGISTRU_PUBLIC_URL": "http://crm.firma.ro"}
+    result = registru("check", "--deploy", "--fail-level", "WARNING", env=env, cwd=tmp_path)
+    assert (result.returncode, "portal.W001" in result.stderr + result.stdout) == (1, True)
 
 
 def test_it_refuses_to_start_in_production_without_a_secret_key(tmp_path: Path) -> None:
