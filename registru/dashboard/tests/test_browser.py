@@ -34,3 +34,13 @@ def test_the_dpo_lands_on_the_dashboard_and_follows_an_export_to_its_approval(
     page.wait_for_url(re.compile(r".*/exports/approvals/$"))
     expect(page.get_by_role("link", name=str(export.pk), exact=True)).to_be_visible()
     assert page.errors == []  # no script error, no refusal by the page's CSP
+
+
+def test_the_dpos_menu_holds_on_one_line_on_a_desktop(cast: Any, browser: Any, site: Any) -> None:
+    page = on_desktop(browser, site, "dora")  # the longest menu of any role
+    page.locator(".language-switch button[value=ro]").click()  # and the longer words
+    page.wait_for_load_state()
+    page.set_viewport_size({"width": 1200, "height": 900})  # a laptop: the page is 950 px wide
+    links = page.locator("nav.main-nav a")
+    tops = {round(links.nth(i).bounding_box()["y"]) for i in range(links.count())}  # type: ignore[index]
+    assert len(tops) == 1, "the account and the language sit above the menu, not in its row"
