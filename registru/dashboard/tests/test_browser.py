@@ -42,5 +42,5 @@ def test_the_dpos_menu_holds_on_one_line_on_a_desktop(cast: Any, browser: Any, s
     page.wait_for_load_state()
     page.set_viewport_size({"width": 1200, "height": 900})  # a laptop: the page is 950 px wide
     links = page.locator("nav.main-nav a")
-    tops = {round(links.nth(i).bounding_box()["y"]) for i in range(links.count())}  # type: ignore[index]
+    tops = {round(links.nth(i).bounding_box()["y"]) for i in range(links.count())}
     assert len(tops) == 1, "the account and the language sit above the menu, not in its row"
