@@ -31,7 +31,16 @@ from registru.testing.factories import (
 def _own_master_key(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Tests never touch the developer's key files."""
     os.environ.pop("REGISTRU_MASTER_KEY", None)
-    os.environ["REGISTRU_MASTER_KEY_FILE"] = str(tmp_path_factory.mktemp("keys") / "master.key")
+    keys = tmp_path_factory.mktemp("keys")
+    os.environ["REGISTRU_MASTER_KEY_FILE"] = str(keys / "master.key")
+    # The checkpoint signing key of an installation (`registru audit keygen`); tests of a
+    # missing or rotated key point the variable elsewhere.
+    os.environ.pop("REGISTRU_AUDIT_SIGNING_KEY", None)
+    os.environ.pop("REGISTRU_AUDIT_TRUSTED_KEYS", None)
+    os.environ["REGISTRU_AUDIT_SIGNING_KEY_FILE"] = str(keys / "audit-signing.key")
+    from registru.audit.signing import generate_key_file
+
+    generate_key_file(keys / "audit-signing.key")
 
 
 @pytest.fixture(autouse=True, scope="session")

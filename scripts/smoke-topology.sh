@@ -30,6 +30,7 @@ export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB"
 export REGISTRU_QUEUE_URL="redis://127.0.0.1:6379/13"
 
 $BIN/registru vault init >/dev/null
+$BIN/registru audit keygen >/dev/null
 $BIN/registru check --deploy --fail-level WARNING
 $BIN/registru migrate --noinput -v0
 $BIN/registru collectstatic --noinput -v0

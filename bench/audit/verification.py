@@ -274,8 +274,8 @@ def floor_chain() -> tuple[int, bytes]:
     sha256 = hashlib.sha256
     everything = _Scope(since=0, pruned_up_to=0, deep=False, wanted=frozenset())
     for _batch, rows in _read_ahead(everything, (FIRST, LAST), None):
-        for _event_id, canonical, _leaf in rows or ():
-            head = sha256(head + canonical).digest()
+        for row in rows:
+            head = sha256(head + row[1]).digest()  # the canonical bytes
             count += 1
     return count, head
 

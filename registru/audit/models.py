@@ -161,7 +161,11 @@ class AuditCheckpoint(AppendOnly):
 
 class AuditPrune(AppendOnly):
     """The retention path: the events of sealed batches up to ``up_to_batch`` were deleted on
-    purpose. Their batches stay, so the chain still verifies; verification skips their events."""
+    purpose. Their batches stay, so the chain still verifies.
+
+    Only a signed statement makes a prune real: it names the batch and its hash, and the
+    statement before it (prune statements form a chain of their own). Verification does not
+    excuse missing events on the word of a row that no trusted key signed."""
 
     id = models.BigAutoField(primary_key=True)
     up_to_batch = models.BigIntegerField()
@@ -169,6 +173,9 @@ class AuditPrune(AppendOnly):
     actor_label = models.CharField(max_length=200)
     reason = models.TextField()
     events = models.BigIntegerField()
+    statement = models.TextField(blank=True, help_text="The signed JSON statement of the prune.")
+    signature = models.BinaryField(default=b"")
+    key_fingerprint = models.CharField(max_length=64, blank=True)
 
     objects = AppendOnlyQuerySet["AuditPrune"].as_manager()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -35,8 +34,11 @@ def may_read_trail(user: Any) -> bool:
 
 def filtered(events: QuerySet[AuditEvent], criteria: TrailFilter) -> QuerySet[AuditEvent]:
     if criteria.field:
-        # ``fields`` holds the changed field names separated by spaces.
-        events = events.filter(fields__regex=rf"(^| ){re.escape(criteria.field)}( |$)")
+        # Filtered on the hashed bytes, not on the ``fields`` index column (which verification
+        # does not hold to them): a changed field is a key of ``changes`` whose value is the
+        # [old, new] pair. The same text could in principle stand inside a value; such an event
+        # would be shown too, never hidden.
+        events = events.filter(canonical__contains=f'"{criteria.field}":[')
     if criteria.actor_id:
         events = events.filter(actor_id=criteria.actor_id)
     if criteria.channel:

@@ -1,4 +1,6 @@
-"""Periodic work on the trail: sealing every minute, a signed checkpoint every night."""
+"""Periodic work on the trail: sealing every minute, a signed checkpoint every
+``AUDIT_CHECKPOINT_MINUTES`` (and at once when asked), a verification and a mailed checkpoint
+every night."""
 
 from __future__ import annotations
 
@@ -16,16 +18,25 @@ def seal_trail() -> int:
     return seal()
 
 
+@db_periodic_task(crontab(minute="*"))
+def checkpoint_when_due() -> int:
+    """Checked every minute; signs only when the interval has passed and the trail has grown."""
+    stored = checkpoints.checkpoint_if_due()
+    return stored.seq if stored else 0
+
+
 @db_periodic_task(crontab(minute="5", hour="2"))
 def nightly_checkpoint() -> int:
-    try:
-        stored = checkpoints.create_checkpoint()
-    except checkpoints.NothingToCheckpointError:
-        return 0
-    checkpoints.export(stored, checkpoints.default_export_path(stored))
-    checkpoints.mail_to_dpo(stored)
+    stored = checkpoints.publish_checkpoint(mail=True)
     run_verification()
-    return stored.seq
+    return stored.seq if stored else 0
+
+
+@task()
+def checkpoint_now() -> int:
+    """A checkpoint at once (after an erasure or an export approval)."""
+    stored = checkpoints.publish_checkpoint()
+    return stored.seq if stored else 0
 
 
 @task()

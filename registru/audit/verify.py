@@ -2,8 +2,15 @@
 the chain, and the chain against signed checkpoints.
 
 It streams (one batch of events in memory at a time) and names the first damaged position and
-the kind of damage: an event edited, deleted, inserted or reordered, a batch edited or
-recomputed, the tail truncated.
+the kind of damage: an event edited, deleted, inserted or reordered, a column of an event that
+no longer says what its hashed bytes say, a batch edited, renumbered or recomputed, the tail
+truncated, a checkpoint or a prune record that no trusted key signed.
+
+Everything a page, the API, an export or a proof shows of an event comes from columns that are
+checked here against the event's canonical bytes (the columns are an index for filtering; the
+bytes are what the hash covers). The chain is anchored: the first batch is number 1 and follows
+the genesis hash, and numbering is contiguous, so a re-rooted chain cannot step around a
+checkpoint.
 """
 
 from __future__ import annotations
@@ -24,16 +31,18 @@ from typing import Any
 from django.db import connection
 
 from registru.audit.canonical import (
+    FORMAT_VERSION,
     GENESIS,
     LEAF,
     batch_document,
     batch_hash,
     decode_ids,
+    json_value,
     leaf_hash,
     merkle_root,
 )
-from registru.audit.models import AuditBatch, AuditPrune
-from registru.audit.signing import Checkpoint
+from registru.audit.models import AuditBatch, AuditCheckpoint, AuditEvent, AuditPrune
+from registru.audit.signing import PRUNE_FORMAT, Checkpoint, SigningKeyMissingError, trusted_keys
 
 
 class Damage(StrEnum):
@@ -47,6 +56,10 @@ class Damage(StrEnum):
     RECOMPUTED = "recomputed"  # the chain is self-consistent but not what a checkpoint signed
     TRUNCATED = "truncated"
     CHECKPOINT_INVALID = "checkpoint signature invalid"
+    CHECKPOINT_EDITED = "checkpoint row edited"  # its columns do not say what its statement says
+    CHECKPOINT_ABSENT = "checkpoint's batch absent"
+    COLUMN_EDITED = "column edited"  # an event's index column does not say what its bytes say
+    PRUNE_FORGED = "prune record not signed"
 
 
 @dataclass(frozen=True)
@@ -69,6 +82,12 @@ class Report:
     last_batch_seq: int = 0
     checkpoints: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    # The tail that no valid checkpoint covers yet: changes there are found only once a
+    # checkpoint signs it (every REGISTRU_AUDIT_CHECKPOINT_MINUTES).
+    covered_up_to: int = 0  # the last event id of the newest valid checkpoint
+    covered_at: str = ""  # when that checkpoint was signed
+    tail_events: int = 0
+    tail_since: datetime | None = None  # the time of the oldest event after it
 
     @property
     def intact(self) -> bool:
@@ -80,7 +99,12 @@ class Report:
 
 
 Progress = Callable[[int, int], None]
-EVENT_SQL = "SELECT id, canonical, leaf FROM audit_auditevent WHERE id > %s AND id <= %s ORDER BY id"
+# The columns after the leaf are the event's index, checked against its canonical bytes.
+EVENT_COLUMNS = (
+    "id, canonical, leaf, occurred_at, actor_id, actor_label, channel, request_id, action, target_type, target_id, "
+    "subject_id"
+)
+EVENT_SQL = f"SELECT {EVENT_COLUMNS} FROM audit_auditevent WHERE id > %s AND id <= %s ORDER BY id"  # noqa: S608
 GROUP = 16  # batches read together: one query for their events, read ahead while the last are checked
 _LEAF = LEAF
 _sha256 = hashlib.sha256
@@ -100,7 +124,8 @@ class SealedBatch:
     sealed_at: datetime
 
 
-type Row = tuple[int, bytes, bytes]  # an event's id, canonical bytes (UTF-8) and stored leaf
+# An event's id, canonical bytes (UTF-8), stored leaf, then its index columns (EVENT_COLUMNS).
+type Row = tuple[Any, ...]
 
 
 def verify(
@@ -110,27 +135,54 @@ def verify(
     deep: bool = False,
     progress: Progress | None = None,
     workers: int = 1,
+    trusted: dict[str, bytes] | None = None,
 ) -> Report:
     """Verify the trail from the batch holding event ``since`` (0: from the beginning).
 
-    With ``workers`` > 1 the batches are checked by that many processes, each a run of PART
-    batches at a time from the state the run before it ends in (the same checks, the same
-    findings); only for a trail that other processes can read (committed, not in memory).
+    ``checkpoints`` are checked against ``trusted`` keys (default: the installation's, see
+    ``signing.trusted_keys``); so are the signed prune records, and the stored checkpoints'
+    columns against their statements. With ``workers`` > 1 the batches are checked by that
+    many processes, each a run of PART batches at a time from the state the run before it ends
+    in (the same checks, the same findings); only for a trail that other processes can read
+    (committed, not in memory).
     """
     report = Report()
     checkpoints = checkpoints or []
-    wanted = frozenset(checkpoint.batch_seq for checkpoint in checkpoints)
-    heads: dict[int, bytes] = {}
-    pruned_up_to = AuditPrune.objects.order_by("-up_to_batch").values_list("up_to_batch", flat=True).first() or 0
-    scope = _Scope(since, pruned_up_to, deep, wanted)
+    if trusted is None:
+        trusted = _trusted_if_needed(bool(checkpoints))
+    prunes = check_prunes(trusted, report)
+    check_stored_checkpoint_columns(report)
+    wanted = frozenset(checkpoint.batch_seq for checkpoint in checkpoints) | {p.up_to_batch for p in prunes}
+    heads: dict[int, tuple[bytes, int]] = {}
+    scope = _Scope(since, max((p.up_to_batch for p in prunes), default=0), deep, wanted)
     if workers > 1 and _can_fork():
         _walk_in_processes(scope, workers, report, heads, progress)
     else:
-        _walk(scope, _Start(_start(since), None, None), report, heads, progress=progress)
+        _walk(scope, _first_start(since), report, heads, progress=progress)
     _check_unsealed(report, deep)
-    for checkpoint in checkpoints:
-        _check_checkpoint(checkpoint, heads, report)
+    _check_pruned_heads(prunes, heads, report, since)
+    valid = [c for c in checkpoints if _check_checkpoint(c, heads, report, trusted, since)]
+    _measure_tail(report, valid)
     return report
+
+
+def _trusted_if_needed(has_checkpoints: bool) -> dict[str, bytes]:
+    """The installation's trusted keys; a missing key is an error only where something signed
+    is to be checked (a trail with no checkpoint and no prune needs no key)."""
+    if not has_checkpoints and not AuditPrune.objects.exists():
+        return {}
+    trusted = trusted_keys()
+    if not trusted:
+        raise SigningKeyMissingError(
+            "There are signed records to check but no trusted key: restore the audit signing key "
+            "(REGISTRU_AUDIT_SIGNING_KEY_FILE) or name its public key in REGISTRU_AUDIT_TRUSTED_KEYS."
+        )
+    return trusted
+
+
+def _first_start(since: int) -> _Start:
+    # From the beginning, the chain is anchored: batch 1, after the genesis hash.
+    return _Start(_start(since), 1 if since <= 0 else None, None)
 
 
 @dataclass(frozen=True)
@@ -158,7 +210,7 @@ def _walk(
     scope: _Scope,
     start: _Start,
     report: Report,
-    heads: dict[int, bytes],
+    heads: dict[int, tuple[bytes, int]],
     *,
     progress: Progress | None = None,
     seqs: tuple[int, int] = (FIRST, LAST),
@@ -167,12 +219,12 @@ def _walk(
     prev, expected_next = start.prev, start.expected_next
     for batch, rows in _read_ahead(scope, seqs, start.after):
         _check_batch(batch, prev, report, expected_next)
-        # Events between the previous batch and this one belong to this one, or were inserted
-        # (the retention path deleted the events of batches up to ``pruned_up_to``: no rows).
-        if rows is not None:
-            _check_events(batch, rows, report, scope.deep)
+        # Events between the previous batch and this one belong to this one, or were inserted.
+        # The retention path deleted the events of batches up to ``pruned_up_to``: those still
+        # there are checked all the same, and only their absence is not damage.
+        _check_events(batch, rows, report, scope.deep, pruned=batch.seq <= scope.pruned_up_to)
         if batch.seq in scope.wanted:
-            heads[batch.seq] = batch.hash
+            heads[batch.seq] = (batch.hash, batch.last_id)
         prev, expected_next = batch.hash, batch.seq + 1
         report.batches += 1
         report.head, report.last_batch_seq = prev, batch.seq
@@ -194,7 +246,7 @@ def _can_fork() -> bool:
 
 
 def _walk_in_processes(
-    scope: _Scope, workers: int, report: Report, heads: dict[int, bytes], progress: Progress | None
+    scope: _Scope, workers: int, report: Report, heads: dict[int, tuple[bytes, int]], progress: Progress | None
 ) -> None:
     from django.db import connections
 
@@ -228,7 +280,7 @@ class _Part:
     events: int
     batches: int
     findings: list[Finding]
-    heads: dict[int, bytes]
+    heads: dict[int, tuple[bytes, int]]
     head: bytes
     last_batch_seq: int
 
@@ -242,11 +294,8 @@ def _walk_part(scope: _Scope, seqs: tuple[int, int]) -> _Part:
         .values_list("seq", "last_id", "hash")
         .first()
     )
-    if before is None:
-        start = _Start(_start(scope.since), None, None)
-    else:
-        start = _Start(bytes(before[2]), before[0] + 1, before[1])
-    report, heads = Report(), dict[int, bytes]()
+    start = _first_start(scope.since) if before is None else _Start(bytes(before[2]), before[0] + 1, before[1])
+    report, heads = Report(), dict[int, tuple[bytes, int]]()
     _walk(scope, start, report, heads, seqs=seqs)
     return _Part(report.events, report.batches, report.findings, heads, report.head, report.last_batch_seq)
 
@@ -280,9 +329,7 @@ BATCH_SQL = (
 _DONE = object()
 
 
-def _read_ahead(
-    scope: _Scope, seqs: tuple[int, int], after: int | None
-) -> Iterator[tuple[SealedBatch, list[Row] | None]]:
+def _read_ahead(scope: _Scope, seqs: tuple[int, int], after: int | None) -> Iterator[tuple[SealedBatch, list[Row]]]:
     connection.ensure_connection()
     source = _Source(connection.connection, connection.vendor)
     ahead: queue.Queue[Any] = queue.Queue(maxsize=2)
@@ -321,25 +368,24 @@ def _read_ahead(
 
 def _groups(
     source: _Source, scope: _Scope, seqs: tuple[int, int], after: int | None
-) -> Iterator[list[tuple[SealedBatch, list[Row] | None]]]:
-    since, pruned_up_to = scope.since, scope.pruned_up_to
+) -> Iterator[list[tuple[SealedBatch, list[Row]]]]:
+    since = scope.since
     seq, last_seq = seqs
     while batches := source.batches(since, seq, last_seq, GROUP):
         if after is None:
             after = _before(batches[0], since)
-        group: list[tuple[SealedBatch, list[Row] | None]] = []
+        group: list[tuple[SealedBatch, list[Row]]] = []
         ranges = []
         for batch in batches:
             ranges.append((batch, after))
             after = batch.last_id
-        checked = [(batch, low) for batch, low in ranges if batch.seq > pruned_up_to]
-        follow = all(low < batch.last_id for batch, low in checked)
-        rows = source.events(checked[0][1], checked[-1][0].last_id) if checked and follow else []
+        # Pruned batches are read too (an index range with no rows costs nothing): an event
+        # left in a batch said to be pruned is still checked.
+        follow = all(low < batch.last_id for batch, low in ranges)
+        rows = source.events(ranges[0][1], ranges[-1][0].last_id) if follow else []
         ids = [row[0] for row in rows]
         for batch, low in ranges:
-            if batch.seq <= pruned_up_to:
-                group.append((batch, None))
-            elif follow:
+            if follow:
                 group.append((batch, rows[bisect_right(ids, low) : bisect_right(ids, batch.last_id)]))
             else:
                 group.append((batch, source.events(low, batch.last_id)))
@@ -433,18 +479,22 @@ def _split(leaves: bytes) -> list[bytes]:
     return [leaves[i : i + 32] for i in range(0, len(leaves), 32)]
 
 
-def _check_events(batch: SealedBatch, rows: list[Row], report: Report, deep: bool) -> None:
+def _check_events(batch: SealedBatch, rows: list[Row], report: Report, deep: bool, *, pruned: bool = False) -> None:
     report.events += len(rows)
+    if pruned and not rows:
+        return
     sealed_ids = decode_ids(batch.ids)
     leaves = batch.leaves
     # The usual case, at the speed of the hashing: the events are exactly the sealed ones, each
-    # hashes to its stored leaf, and the stored leaves are the sealed ones.
+    # hashes to its stored leaf, the stored leaves are the sealed ones, and every index column
+    # says what the bytes say.
     if (
         not deep
         and len(leaves) == 32 * len(sealed_ids)
         and [row[0] for row in rows] == sealed_ids
-        and b"".join([_sha256(_LEAF + canonical).digest() for _id, canonical, _leaf in rows]) == leaves
-        and b"".join([leaf for _id, _canonical, leaf in rows]) == leaves
+        and b"".join([_sha256(_LEAF + row[1]).digest() for row in rows]) == leaves
+        and b"".join([row[2] for row in rows]) == leaves
+        and all(map(index_matches, rows))
     ):
         return
     # Otherwise, event by event, to name each damaged position and its kind.
@@ -453,12 +503,19 @@ def _check_events(batch: SealedBatch, rows: list[Row], report: Report, deep: boo
     for row in rows:
         found.add(row[0])
         _check_event(row, expected.get(row[0]), report, deep)
+    if pruned:
+        return  # the retention path deleted the rest, on purpose (and signed it)
     for missing in sorted(set(expected) - found):
         report.findings.append(Finding(Damage.DELETED, missing, f"sealed in batch {batch.seq}, no longer in the trail"))
 
 
 def _check_event(row: Row, sealed_leaf: bytes | None, report: Report, deep: bool) -> None:
-    event_id, canonical, leaf = row
+    _check_leaf(row, sealed_leaf, report, deep)
+    _check_columns(row, report, "")
+
+
+def _check_leaf(row: Row, sealed_leaf: bytes | None, report: Report, deep: bool) -> None:
+    event_id, canonical, leaf = row[0], row[1], row[2]
     if sealed_leaf is None:
         report.findings.append(Finding(Damage.INSERTED, event_id, "inside a sealed range but in no batch"))
         return
@@ -482,8 +539,9 @@ def _claims_other_position(canonical: str | bytes, event_id: int) -> bool:
 def _check_unsealed(report: Report, deep: bool) -> None:
     last = AuditBatch.objects.order_by("-seq").values_list("last_id", flat=True).first() or 0
     with connection.cursor() as cursor:
-        cursor.execute("SELECT id, canonical, leaf FROM audit_auditevent WHERE id > %s ORDER BY id", [last])
-        for event_id, canonical, leaf in cursor:
+        cursor.execute(f"SELECT {EVENT_COLUMNS} FROM audit_auditevent WHERE id > %s ORDER BY id", [last])  # noqa: S608
+        for row in cursor:
+            event_id, canonical, leaf = row[0], row[1], row[2]
             report.unsealed += 1
             report.events += 1
             if leaf_hash(canonical) != bytes(leaf):
@@ -494,21 +552,214 @@ def _check_unsealed(report: Report, deep: bool) -> None:
                 report.findings.append(
                     Finding(Damage.REORDERED, event_id, "it names another position (not sealed yet)")
                 )
+            _check_columns((event_id, _as_bytes(canonical), *row[2:]), report, " (not sealed yet)")
 
 
-def _check_checkpoint(checkpoint: Checkpoint, heads: dict[int, bytes], report: Report) -> None:
-    label = (
-        f"checkpoint of batch {checkpoint.batch_seq} signed {checkpoint.created_at} by key {checkpoint.key_fingerprint}"
+# The index columns -------------------------------------------------------------------------
+#
+# The canonical document's keys are sorted: action, actor, at, changes, channel, id, reason,
+# request, subject, target, v. Every key but ``changes`` and ``reason`` comes from an index
+# column, so the bytes must begin with a head and end with a tail built from the columns, and
+# ``,"channel":…,"id":…`` must stand right before ``,"reason":``. That last ``,"reason":`` is
+# found from the right: the reason after it is a JSON string, in which every quote is escaped,
+# so ``,"`` never occurs inside it. No JSON is parsed on this path (parsing cost several times
+# the hashing); a mismatch is then explained column by column.
+
+_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+_REASON = b',"reason":'
+
+
+def _as_bytes(value: Any) -> bytes:
+    return value.encode("utf-8") if isinstance(value, str) else bytes(value)
+
+
+def _text(value: Any) -> Any:
+    # PostgreSQL's reader loads text as bytes (the canonical bytes exactly as stored).
+    return bytes(value).decode("utf-8") if isinstance(value, (bytes, memoryview)) else value
+
+
+def _at_text(value: Any) -> str:
+    """The event time column as the canonical document writes it (ISO 8601, UTC)."""
+    value = _text(value)
+    if isinstance(value, str):  # SQLite: naive UTC, "YYYY-MM-DD HH:MM:SS[.ffffff]"
+        return value.replace(" ", "T", 1) + "+00:00"
+    return str(json_value(value if value.tzinfo else value.replace(tzinfo=UTC)))
+
+
+def _head_and_tail(row: Row) -> tuple[bytes, bytes, bytes]:
+    at, actor_id, actor_label, channel, request_id, action, target_type, target_id, subject = row[3:]
+    head = (
+        f'{{"action":{_encode(_text(action))},"actor":{_encode([actor_id, _text(actor_label)])},'
+        f'"at":{_encode(_at_text(at))},"changes":'
     )
-    if not checkpoint.signature_valid():
-        report.findings.append(Finding(Damage.CHECKPOINT_INVALID, None, label))
-        return
+    middle = f',"channel":{_encode(_text(channel))},"id":{_encode(row[0])}'
+    tail = (
+        f',"request":{_encode(_text(request_id))},"subject":{_encode(subject)},'
+        f'"target":{_encode([_text(target_type), target_id])},"v":{FORMAT_VERSION}}}'
+    )
+    return head.encode("utf-8"), middle.encode("utf-8"), tail.encode("utf-8")
+
+
+def index_matches(row: Row) -> bool:
+    """Whether every index column of an event row says what its canonical bytes say."""
+    canonical = row[1]
+    head, middle, tail = _head_and_tail(row)
+    if not (canonical.startswith(head) and canonical.endswith(tail)):
+        return False
+    body = canonical[len(head) : len(canonical) - len(tail)]
+    reason_at = body.rfind(_REASON)
+    return reason_at >= 0 and body[:reason_at].endswith(middle)
+
+
+_COLUMN_OF = {
+    "at": "occurred_at", "actor": "actor_id/actor_label", "channel": "channel", "request": "request_id",
+    "action": "action", "target": "target_type/target_id", "subject": "subject_id",
+}  # fmt: skip
+
+
+def column_differences(row: Row) -> list[str]:
+    """The index columns of an event row that do not say what its canonical bytes say."""
+    if index_matches(row):
+        return []
+    try:
+        payload = json.loads(row[1])
+    except ValueError:
+        return ["canonical"]
+    _id, _c, _l, at, actor_id, actor_label, channel, request_id, action, target_type, target_id, subject = row
+    columns = {
+        "at": _at_text(at), "actor": [actor_id, _text(actor_label)], "channel": _text(channel),
+        "request": _text(request_id), "action": _text(action), "target": [_text(target_type), target_id],
+        "subject": subject,
+    }  # fmt: skip
+    return [_COLUMN_OF[key] for key, value in columns.items() if payload.get(key) != value] or ["layout"]
+
+
+def _check_columns(row: Row, report: Report, where: str) -> None:
+    differences = column_differences(row)
+    if differences:
+        detail = f"{', '.join(differences)} no longer says what its hashed bytes say{where}"
+        report.findings.append(Finding(Damage.COLUMN_EDITED, row[0], detail))
+
+
+# Signed records: prunes and checkpoints -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ValidPrune:
+    up_to_batch: int
+    head: bytes
+    last_event_id: int
+
+
+def check_prunes(trusted: dict[str, bytes], report: Report) -> list[ValidPrune]:
+    """The prune records that a trusted key signed, in an unbroken chain whose columns say what
+    their statements say; any other is damage, and its batches' events are checked as usual."""
+    valid: list[ValidPrune] = []
+    prev = GENESIS
+    rows = AuditPrune.objects.order_by("id").values_list(
+        "id", "up_to_batch", "events", "reason", "actor_label", "statement", "signature", "key_fingerprint"
+    )
+    for number, row in enumerate(rows, 1):
+        problem, fields = _prune_problem(row, number, prev, trusted, valid)
+        if problem:
+            report.findings.append(Finding(Damage.PRUNE_FORGED, None, f"prune record {row[0]}: {problem}"))
+            continue
+        prev = _sha256(row[5].encode("utf-8")).digest()
+        head = bytes.fromhex(fields["head"])
+        valid.append(ValidPrune(int(fields["up_to_batch"]), head, int(fields["last_event_id"])))
+    return valid
+
+
+def _prune_problem(
+    row: tuple[Any, ...], number: int, prev: bytes, trusted: dict[str, bytes], valid: list[ValidPrune]
+) -> tuple[str, dict[str, Any]]:
+    _id, up_to_batch, events, reason, actor_label, statement, signature, key_fingerprint = row
+    signed = Checkpoint(statement or "", bytes(signature or b""), trusted.get(key_fingerprint, bytes(32)))
+    if not statement or not signed.signature_valid(trusted, expected_format=PRUNE_FORMAT):
+        return "no valid signature of a trusted key", {}
+    fields = signed.fields
+    if fields.get("number") != number or fields.get("prev") != prev.hex():
+        return "not in the chain of prune statements (one was removed, added or reordered)", fields
+    said = {"up_to_batch": up_to_batch, "events": events, "reason": reason, "actor": actor_label}
+    if any(fields.get(key) != value for key, value in said.items()):
+        return "its columns do not say what its signed statement says", fields
+    if valid and int(fields["up_to_batch"]) <= valid[-1].up_to_batch:
+        return "it prunes nothing after the prune before it", fields
+    return "", fields
+
+
+def _check_pruned_heads(
+    prunes: list[ValidPrune], heads: dict[int, tuple[bytes, int]], report: Report, since: int
+) -> None:
+    for prune in prunes:
+        walked = heads.get(prune.up_to_batch)
+        if walked is None:
+            if since <= 0:
+                detail = f"a signed prune names batch {prune.up_to_batch}, which is not in the chain"
+                report.findings.append(Finding(Damage.TRUNCATED, prune.last_event_id, detail))
+            continue
+        if walked != (prune.head, prune.last_event_id):
+            detail = f"batches up to {prune.up_to_batch} are not the ones the signed prune statement names"
+            report.findings.append(Finding(Damage.RECOMPUTED, prune.last_event_id, detail))
+
+
+def _check_checkpoint(
+    checkpoint: Checkpoint, heads: dict[int, tuple[bytes, int]], report: Report, trusted: dict[str, bytes], since: int
+) -> bool:
+    """Check one checkpoint; True when it is valid and the trail agrees with it."""
+    try:
+        label = (
+            f"checkpoint of batch {checkpoint.batch_seq} signed {checkpoint.created_at} "
+            f"by key {checkpoint.key_fingerprint}"
+        )
+    except (ValueError, KeyError, TypeError):
+        label = "an unreadable checkpoint"
+    if not checkpoint.signature_valid(trusted):
+        untrusted = trusted.get(checkpoint.key_fingerprint) != checkpoint.public_key
+        why = "signed by a key this installation does not trust" if untrusted else "its signature does not hold"
+        report.findings.append(Finding(Damage.CHECKPOINT_INVALID, None, f"{label}: {why}"))
+        return False
     report.checkpoints.append(label)
+    walked = heads.get(checkpoint.batch_seq)
     if checkpoint.batch_seq > report.last_batch_seq:
         detail = (
             f"{label}: the trail now ends at batch {report.last_batch_seq}, before event {checkpoint.last_event_id}"
         )
         report.findings.append(Finding(Damage.TRUNCATED, checkpoint.last_event_id, detail))
-    elif checkpoint.batch_seq in heads and heads[checkpoint.batch_seq] != checkpoint.head:
+    elif walked is None:
+        if since > 0:
+            return True  # before the part verified: nothing to compare with
+        detail = f"{label}: batch {checkpoint.batch_seq} is not in the chain (renumbered or re-rooted)"
+        report.findings.append(Finding(Damage.CHECKPOINT_ABSENT, checkpoint.last_event_id, detail))
+    elif walked != (checkpoint.head, checkpoint.last_event_id):
         detail = f"{label}: batches up to {checkpoint.batch_seq} were rebuilt after it was signed"
         report.findings.append(Finding(Damage.RECOMPUTED, checkpoint.last_event_id, detail))
+    else:
+        return True
+    return False
+
+
+def check_stored_checkpoint_columns(report: Report) -> None:
+    """The columns of stored checkpoints (shown on the trail page and the dashboard) say what
+    their signed statements say."""
+    rows = AuditCheckpoint.objects.order_by("seq").values_list(
+        "seq", "batch_seq", "head", "last_event_id", "events", "created_at", "statement"
+    )
+    for seq, batch_seq, head, last_event_id, events, created_at, statement in rows:
+        try:
+            fields = json.loads(statement)
+            said = (fields["batch_seq"], fields["head"], fields["last_event_id"], fields["events"], fields["at"])
+        except (ValueError, KeyError, TypeError):
+            said = None
+        if said != (batch_seq, bytes(head).hex(), last_event_id, events, json_value(created_at)):
+            detail = f"checkpoint {seq}: its columns do not say what its signed statement says"
+            report.findings.append(Finding(Damage.CHECKPOINT_EDITED, None, detail))
+
+
+def _measure_tail(report: Report, valid: list[Checkpoint]) -> None:
+    newest = max(valid, key=lambda checkpoint: checkpoint.last_event_id, default=None)
+    if newest is not None:
+        report.covered_up_to, report.covered_at = newest.last_event_id, newest.created_at
+    tail = AuditEvent.objects.filter(id__gt=report.covered_up_to)
+    report.tail_events = tail.count()
+    report.tail_since = tail.order_by("id").values_list("occurred_at", flat=True).first()

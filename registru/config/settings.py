@@ -298,6 +298,16 @@ EXPORT_MAX_DOWNLOADS = env_int("REGISTRU_EXPORT_MAX_DOWNLOADS", 3)
 EXPORT_DIR = DATA_DIR / "exports"
 OTP_TOTP_ISSUER = env_str("REGISTRU_TOTP_ISSUER", "Registru")
 
+# The audit trail's signed tail (docs/audit.md): a checkpoint is signed this often (and at once
+# after an erasure or an export approval), so that the part of the trail no signature covers
+# yet stays short; each checkpoint file may be copied off the server to a directory (a mounted
+# share) and/or handed to a command (e.g. an upload), as its one argument.
+AUDIT_CHECKPOINT_MINUTES = env_int("REGISTRU_AUDIT_CHECKPOINT_MINUTES", 15)
+AUDIT_CHECKPOINT_COPY_DIR = env_str("REGISTRU_AUDIT_CHECKPOINT_COPY_DIR", "")
+AUDIT_CHECKPOINT_COMMAND = env_str("REGISTRU_AUDIT_CHECKPOINT_COMMAND", "")
+if AUDIT_CHECKPOINT_MINUTES < 1:
+    raise ImproperlyConfigured("REGISTRU_AUDIT_CHECKPOINT_MINUTES must be at least 1")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -6,15 +6,18 @@ the chain and every checkpoint still verify, and the prune is itself recorded (w
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from registru.audit.actions import AuditAction
+from registru.audit.canonical import GENESIS, json_value
 from registru.audit.models import AuditBatch, AuditEvent, AuditPrune
 from registru.audit.services import record
 from registru.audit.services.sealing import seal
+from registru.audit.signing import PRUNE_FORMAT, sign
 from registru.core.actors import actor_identity
 from registru.core.context import current_context, service_scope
 from registru.core.dbguard import retention_path
@@ -36,10 +39,35 @@ def prune(*, before_event: int, actor: Any, reason: str) -> AuditPrune:
         if last is None or last.seq <= already:
             raise NothingToPruneError(f"no sealed batch ends before event {before_event} that is not pruned yet")
         deleted, _ = AuditEvent.objects.filter(id__lte=last.last_id)._raw_delete_events()
-        pruned = AuditPrune.objects.create(
-            up_to_batch=last.seq, pruned_at=timezone.now(), actor_label=actor_identity(actor)[1],
-            reason=reason, events=deleted,
-        )  # fmt: skip
+        pruned = _signed_prune(last, actor_label=actor_identity(actor)[1], reason=reason, events=deleted)
         record(AuditAction.TRAIL_PRUNED, actor=actor, target=pruned, reason=reason,
                changes={"events": (None, deleted), "up_to_batch": (None, last.seq)})  # fmt: skip
         return pruned
+
+
+def _signed_prune(last: AuditBatch, *, actor_label: str, reason: str, events: int) -> AuditPrune:
+    """The prune record with its signed statement: which batch (and its hash) the events were
+    pruned up to, chained to the statement before it, so that a row inserted, edited or
+    removed in the prune table is found by verification."""
+    before = AuditPrune.objects.order_by("-id").values_list("statement", flat=True)
+    statements = list(before[:1])
+    prev = hashlib.sha256(statements[0].encode("utf-8")).digest() if statements and statements[0] else GENESIS
+    pruned_at = timezone.now()
+    signed = sign(
+        {
+            "number": AuditPrune.objects.count() + 1,
+            "prev": prev.hex(),
+            "up_to_batch": last.seq,
+            "head": bytes(last.hash).hex(),
+            "last_event_id": last.last_id,
+            "events": events,
+            "actor": actor_label,
+            "reason": reason,
+            "at": json_value(pruned_at),
+        },
+        fmt=PRUNE_FORMAT,
+    )
+    return AuditPrune.objects.create(
+        up_to_batch=last.seq, pruned_at=pruned_at, actor_label=actor_label, reason=reason, events=events,
+        statement=signed.statement, signature=signed.signature, key_fingerprint=signed.key_fingerprint,
+    )  # fmt: skip

@@ -150,9 +150,9 @@ def test_it_finds_rebuilt_batches_against_a_checkpoint(trail, tmp_path: Path) ->
     canonical = AuditEvent.objects.get(pk=target).canonical.replace("test setup", "cineva")
     sql("DELETE FROM audit_auditcheckpoint")
     sql(
-        "UPDATE audit_auditevent SET canonical = %s, leaf = %s WHERE id = %s",
-        [canonical, leaf_hash(canonical), target],
-    )
+        "UPDATE audit_auditevent SET canonical = %s, leaf = %s, actor_label = %s WHERE id = %s",
+        [canonical, leaf_hash(canonical), "cineva", target],
+    )  # the column too: a careful attacker keeps what verify compares consistent
     rebuild_batches_from_scratch()
     assert verify().intact  # a complete rewrite is self-consistent...
     damage, _position = first_damage(checkpoints=[Checkpoint.from_file(file.read_text())])

@@ -29,6 +29,7 @@ def production_env(tmp_path: Path) -> dict[str, str]:
         "REGISTRU_PUBLIC_URL": "https://crm.firma.ro",
         "REGISTRU_DATA_DIR": str(tmp_path),
         "REGISTRU_MASTER_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        "REGISTRU_AUDIT_SIGNING_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
     }
 
 
@@ -50,6 +51,14 @@ def test_the_deploy_checks_warn_of_links_sent_over_plain_http(tmp_path: Path) ->
     env = production_env(tmp_path) | {"REGISTRU_PUBLIC_URL": "http://crm.firma.ro"}
     result = registru("check", "--deploy", "--fail-level", "WARNING", env=env, cwd=tmp_path)
     assert (result.returncode, "portal.W001" in result.stderr + result.stdout) == (1, True)
+
+
+def test_the_deploy_checks_warn_of_a_missing_audit_signing_key(tmp_path: Path) -> None:
+    env = production_env(tmp_path)
+    del env["REGISTRU_AUDIT_SIGNING_KEY"]
+    result = registru("check", "--deploy", "--fail-level", "WARNING", env=env, cwd=tmp_path)
+    assert (result.returncode, "audit.W001" in result.stderr + result.stdout) == (1, True)
+    assert not (tmp_path / "keys" / "audit-signing.key").exists()
 
 
 def test_it_refuses_to_start_in_production_without_a_secret_key(tmp_path: Path) -> None:

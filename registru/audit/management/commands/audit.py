@@ -1,21 +1,35 @@
-"""``registru audit verify | seal | checkpoint | public-key``.
+"""``registru audit verify | seal | checkpoint | export | prune | keygen | rotate-key | public-key``.
 
-``verify`` exits 0 when the trail is intact, 1 when damage is found, 2 on usage errors.
+``verify`` exits 0 when the trail is intact, 1 when damage is found, 2 on usage errors (a
+missing signing key among them: it is restored from the backup, never made anew by a check).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from registru.audit.models import AuditCheckpoint
 from registru.audit.services import checkpoints
 from registru.audit.services.sealing import seal
-from registru.audit.signing import Checkpoint, fingerprint, public_bytes, signing_key
+from registru.audit.signing import (
+    Checkpoint,
+    KeyHistoryError,
+    SigningKeyMissingError,
+    fingerprint,
+    generate_key_file,
+    has_signing_key,
+    key_file,
+    rotate_signing_key,
+    trusted_keys,
+)
 from registru.audit.verify import Report, verify
 
 
@@ -37,7 +51,9 @@ class Command(BaseCommand):
         point = sub.add_parser("checkpoint", help="Seal, then write a signed checkpoint.")
         point.add_argument("--out", help="Write the checkpoint file here (default: the data directory).")
         point.add_argument("--email", action="store_true", help="Also mail it to the DPO.")
-        sub.add_parser("public-key", help="Print the checkpoint signing key's public half.")
+        sub.add_parser("public-key", help="Print the public keys that verification trusts (the signing key last).")
+        sub.add_parser("keygen", help="Make the signing key of a new installation (refuses to replace one).")
+        sub.add_parser("rotate-key", help="A new signing key, endorsed by the current one.")
         export = sub.add_parser("export", help="Export a person's trail (or the whole trail) as PDF, JSON or CSV.")
         export.add_argument("--person", type=int, help="The person's id (default: the whole trail).")
         export.add_argument("--format", choices=["pdf", "json", "csv"], required=True)
@@ -48,17 +64,21 @@ class Command(BaseCommand):
         prune.add_argument("--reason", required=True, help="The retention rule applied.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        getattr(self, "_" + options["action"].replace("-", "_"))(options)
+        with _key_errors_are_usage_errors():
+            getattr(self, "_" + options["action"].replace("-", "_"))(options)
 
     def _verify(self, options: dict[str, Any]) -> None:
         files = [self._read_checkpoint(path) for path in options["checkpoint"]]
-        stored = [checkpoints.as_checkpoint(c) for c in AuditCheckpoint.objects.order_by("seq")]
-        progress = None if options["quiet"] else self._progress
         if options["workers"] < 1:
             raise CommandError("--workers must be at least 1", returncode=2)
+        stored = list(AuditCheckpoint.objects.order_by("seq"))
+        trusted = trusted_keys() if stored or files else None
+        if trusted is not None and not trusted:
+            raise SigningKeyMissingError(f"The audit signing key {key_file()} is missing; restore it from the backup.")
+        progress = None if options["quiet"] else self._progress
         report = verify(
-            since=options["since"], checkpoints=stored + files, deep=options["deep"], progress=progress,
-            workers=options["workers"],
+            since=options["since"], checkpoints=[checkpoints.as_checkpoint(c, trusted) for c in stored] + files,
+            deep=options["deep"], progress=progress, workers=options["workers"], trusted=trusted,
         )  # fmt: skip
         self._print_report(report)
         if not report.intact:
@@ -88,6 +108,7 @@ class Command(BaseCommand):
         )
         for label in report.checkpoints:
             self.stdout.write(f"checked against {label}")
+        self._print_tail(report)
         if report.intact:
             self.stdout.write(self.style.SUCCESS("The audit trail is intact."))
             return
@@ -95,6 +116,19 @@ class Command(BaseCommand):
         self.stdout.write(f"First: {report.first}")
         for finding in sorted(report.findings, key=lambda f: (f.position is None, f.position or 0))[:50]:
             self.stdout.write(f"  {finding}")
+
+    def _print_tail(self, report: Report) -> None:
+        if not report.tail_events:
+            self.stdout.write("Every event is covered by a signed checkpoint.")
+            return
+        age = ""
+        if report.tail_since is not None:
+            age = f", the oldest {_minutes(timezone.now() - report.tail_since)} min old"
+        covered = f"after the checkpoint signed {report.covered_at}" if report.covered_at else "with no checkpoint yet"
+        self.stdout.write(
+            f"Unsigned tail: {report.tail_events} event(s) {covered}{age}; a rewrite of these is "
+            "found only once a checkpoint covers them."
+        )
 
     def _seal(self, options: dict[str, Any]) -> None:
         self.stdout.write(f"{seal()} events sealed.")
@@ -145,5 +179,29 @@ class Command(BaseCommand):
         )
 
     def _public_key(self, options: dict[str, Any]) -> None:
-        public = public_bytes(signing_key().public_key())
-        self.stdout.write(f"{public.hex()}  (fingerprint {fingerprint(public)})")
+        for public in trusted_keys().values():
+            self.stdout.write(f"{public.hex()}  (fingerprint {fingerprint(public)})")
+
+    def _keygen(self, options: dict[str, Any]) -> None:
+        if has_signing_key():
+            raise CommandError(f"A signing key already exists ({key_file()}); it is never replaced.", returncode=2)
+        from registru.audit.signing import public_bytes
+
+        public = public_bytes(generate_key_file().public_key())
+        self.stdout.write(f"Signing key written to {key_file()} (fingerprint {fingerprint(public)}). Back it up.")
+
+    def _rotate_key(self, options: dict[str, Any]) -> None:
+        old, new = rotate_signing_key()
+        self.stdout.write(f"Signing key {old} → {new}; the old key stays trusted through the key history.")
+
+
+def _minutes(delta: Any) -> int:
+    return max(0, int(delta.total_seconds() // 60))
+
+
+@contextmanager
+def _key_errors_are_usage_errors() -> Iterator[None]:
+    try:
+        yield
+    except (SigningKeyMissingError, KeyHistoryError) as exc:
+        raise CommandError(str(exc), returncode=2) from exc
