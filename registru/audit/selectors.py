@@ -83,8 +83,15 @@ def staff_actors() -> list[tuple[int, str]]:
 
 
 def trail_status() -> dict[str, Any]:
-    """The latest verification and checkpoint, for the trail page."""
+    """The latest verification and checkpoint, and the time of the oldest event that no
+    checkpoint covers yet (None when every event is covered), for the trail page."""
+    checkpoint = AuditCheckpoint.objects.order_by("-seq").first()
+    covered = checkpoint.last_event_id if checkpoint else 0
     return {
         "verification": TrailVerification.objects.order_by("-id").first(),
-        "checkpoint": AuditCheckpoint.objects.order_by("-seq").first(),
+        "checkpoint": checkpoint,
+        "tail_since": AuditEvent.objects.filter(id__gt=covered)
+        .order_by("id")
+        .values_list("occurred_at", flat=True)
+        .first(),
     }

@@ -23,6 +23,7 @@ from registru.accounts.selectors import blocks_for
 from registru.accounts.services.grants import grants_to_revoke, requests_to_decide
 from registru.audit.models import AuditCheckpoint, TrailVerification
 from registru.audit.selectors import may_read_trail, trail_status
+from registru.audit.services.checkpoints import interval as checkpoint_interval
 from registru.campaigns.models import CampaignStatus
 from registru.campaigns.selectors import campaigns_for
 from registru.exports.selectors import to_approve
@@ -32,8 +33,9 @@ from registru.people.choices import PersonStatus
 from registru.people.selectors import people_for
 from registru.questionnaires.services import reviewable
 
-# A signed checkpoint, then a full verification, are made every night at 02:05: older than
-# this, a night was missed (the worker that runs the schedules is down, or the job failed).
+# A full verification is made every night at 02:05: older than this, a night was missed (the
+# worker that runs the schedules is down, or the job failed). Checkpoints are signed every
+# AUDIT_CHECKPOINT_MINUTES: an event left unsigned for twice that is a tail that grows unseen.
 AUDIT_OVERDUE = timedelta(hours=36)
 RECENT_DAYS = 7  # failed mail, viewing alerts, finished campaigns: of the last week
 GRANTS_ENDING = timedelta(days=3)
@@ -61,6 +63,7 @@ class TrailState:
     verification: TrailVerification | None
     checkpoint: AuditCheckpoint | None
     now: datetime
+    tail_since: datetime | None = None  # the oldest event no checkpoint covers yet
 
     @property
     def damaged(self) -> bool:
@@ -72,7 +75,11 @@ class TrailState:
 
     @property
     def checkpoint_overdue(self) -> bool:
-        return self.checkpoint is None or self.now - self.checkpoint.created_at > AUDIT_OVERDUE
+        return self.tail_since is not None and self.now - self.tail_since > 2 * checkpoint_interval()
+
+    @property
+    def checkpoint_minutes(self) -> int:
+        return int(checkpoint_interval().total_seconds() // 60)
 
     @property
     def wrong(self) -> bool:
@@ -159,7 +166,7 @@ def start_of(day: date) -> datetime:
 
 def _trail(overview: Overview, now: datetime) -> None:
     status = trail_status()
-    overview.trail = TrailState(status["verification"], status["checkpoint"], now)
+    overview.trail = TrailState(status["verification"], status["checkpoint"], now, status["tail_since"])
     # Each alert is one ``security.view_budget_alert`` event: the trail, filtered by that action
     # from ``since``, lists exactly these.
     alerts = ViewAlert.objects.filter(level=BudgetLevel.SOFT, created_at__gte=start_of(overview.since))

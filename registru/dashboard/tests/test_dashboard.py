@@ -171,9 +171,9 @@ def test_it_counts_with_one_query_an_item_however_many_wait(
         export_by(cast.alice)
         access_request_for(PersonFactory(owner=cast.carol))
     block_of(cast.carol)
-    # The trail's verification and checkpoint, alerts, exports, access requests, grants ending,
-    # blocks, corrections and restrictions: one query each.
-    with django_assert_num_queries(9):
+    # The trail's verification, checkpoint and unsigned tail, alerts, exports, access requests,
+    # grants ending, blocks, corrections and restrictions: one query each.
+    with django_assert_num_queries(10):
         overview_for(cast.dora)
 
 
@@ -183,24 +183,36 @@ def test_the_page_makes_no_query_beyond_its_counts_and_the_session(
     export_by(cast.alice)
     client = login(cast.dora)
     client.get("/dashboard/")  # the first request of a session records its device
-    with django_assert_num_queries(9 + 3):  # the counts; the session, its user, its device
+    with django_assert_num_queries(10 + 3):  # the counts; the session, its user, its device
         client.get("/dashboard/")
 
 
 # --- the audit trail --------------------------------------------------------------------------
 
 
-def test_it_warns_when_the_trail_has_no_signed_checkpoint(cast: Cast) -> None:
-    assert item(cast.dora, "trail-checkpoint") == "No signed checkpoint has been made yet."
-
-
-def test_it_warns_when_the_last_checkpoint_is_more_than_36_hours_old(cast: Cast, healthy: None) -> None:
-    later = timezone.now() + timedelta(hours=36, minutes=1)
+def test_it_warns_when_events_wait_for_a_signature_for_twice_the_interval(cast: Cast, healthy: None) -> None:
+    PersonFactory(owner=cast.alice)  # after the checkpoint: not signed yet
+    later = timezone.now() + timedelta(minutes=31)
     assert overview_for(cast.dora, now=later).trail.checkpoint_overdue  # type: ignore[union-attr]
+    assert item(cast.dora, "trail-checkpoint") == ""  # just written: not overdue now
 
 
-def test_it_does_not_warn_of_a_checkpoint_made_last_night(cast: Cast, healthy: None) -> None:
-    later = timezone.now() + timedelta(hours=35)
+def test_it_names_the_unsigned_tail_and_the_interval(cast: Cast, settings: Any) -> None:
+    settings.AUDIT_CHECKPOINT_MINUTES = -1  # any tail is overdue at once, however fast the page is
+    PersonFactory(owner=cast.alice)
+    text = item(cast.dora, "trail-checkpoint")
+    assert text.startswith("Events of the last ")
+    assert "are not covered by a signed checkpoint yet; one is signed every" in text
+
+
+def test_it_does_not_warn_while_the_tail_is_younger_than_twice_the_interval(cast: Cast, healthy: None) -> None:
+    PersonFactory(owner=cast.alice)
+    later = timezone.now() + timedelta(minutes=29)
+    assert not overview_for(cast.dora, now=later).trail.checkpoint_overdue  # type: ignore[union-attr]
+
+
+def test_it_does_not_warn_when_every_event_is_signed(cast: Cast, healthy: None) -> None:
+    later = timezone.now() + timedelta(days=3)
     assert not overview_for(cast.dora, now=later).trail.checkpoint_overdue  # type: ignore[union-attr]
 
 
@@ -405,8 +417,9 @@ ITEMS = {
 
 
 @pytest.fixture
-def everything(cast: Cast, purposes: Any) -> None:
+def everything(cast: Cast, purposes: Any, settings: Any) -> None:
     """Something due in every item, in team A (bob's)."""
+    settings.AUDIT_CHECKPOINT_MINUTES = -1  # the unsigned tail is overdue at once
     export_by(cast.alice)
     access_request_for(cast.andrei_person)
     approve_access_request(access_request_for(cast.alice_person, days=1), actor=cast.bob)
