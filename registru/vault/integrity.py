@@ -4,7 +4,7 @@ A person who is not erased must have a data key that unwraps under the master ke
 every value of theirs kept for proof reads "[erased]" while they are still a customer. That is
 an erasure nobody recorded (a key row deleted or cleared with the guards disabled, a key copied
 from another person, which does not unwrap as wrapped keys are bound to their person), and
-``registru vault check`` (and ``registru audit verify``) report it. So is a key row for a person
+``registru vault check`` reports it (``find_key_damage`` is what a verification calls). So is a key row for a person
 who does not exist, and an erased person whose key is still there (an erasure left half done).
 
 The vault sits below the people: it reads their table through the app registry, not an import.
