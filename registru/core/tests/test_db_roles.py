@@ -207,3 +207,15 @@ def test_every_table_is_granted_what_the_app_needs_and_the_trail_is_append_only(
     assert "registru_new_feature" in tables
     assert {"audit_auditevent", "vault_personkey", "people_person", "django_session"} <= set(tables)
     assert granted == {table: expected(table) for table in tables}
+
+
+def test_only_the_owner_and_the_app_role_may_call_the_guard_functions(app_role) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT p.proname, r.rolname FROM pg_proc p, aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a "
+            "LEFT JOIN pg_roles r ON r.oid = a.grantee WHERE p.proname = ANY(%s) AND a.privilege_type = 'EXECUTE' "
+            "AND a.grantee <> p.proowner",
+            [["registru_prune_events", "registru_seal_boundary", "registru_shred_key"]],
+        )
+        callers = sorted(cursor.fetchall())
+    assert callers == [("registru_prune_events", ROLE), ("registru_seal_boundary", ROLE), ("registru_shred_key", ROLE)]
