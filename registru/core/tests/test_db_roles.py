@@ -219,3 +219,9 @@ def test_only_the_owner_and_the_app_role_may_call_the_guard_functions(app_role) 
         )
         callers = sorted(cursor.fetchall())
     assert callers == [("registru_prune_events", ROLE), ("registru_seal_boundary", ROLE), ("registru_shred_key", ROLE)]
+
+
+def test_the_deploy_checks_warn_when_registru_connects_as_the_tables_owner(app_role) -> None:
+    assert [warning.id for warning in dbguard.check_not_the_owner()] == ["core.W001"]
+    with as_app(ROLE):
+        assert dbguard.check_not_the_owner() == []
