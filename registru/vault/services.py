@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from registru.core import dbguard
 from registru.vault import keys
 from registru.vault.models import Keyring, PersonKey
 
@@ -399,16 +400,28 @@ def decrypt(person_id: int, field: str, value: Any, key: bytes | None) -> Any:
 
 @transaction.atomic
 def shred(person_id: int) -> bool:
-    """Destroy the person's data key for good. True if there was a key to destroy."""
+    """Destroy the person's data key for good. True if there was a key to destroy.
+
+    On PostgreSQL the application's role (which does not own the tables) may not clear a key
+    itself: the tables' owner's function ``registru_shred_key`` does, for a person erased in
+    this same transaction only (``core.dbguard``).
+    """
     scope = _scope.get()
     if scope is not None:
         scope.forget(person_id)  # never served from a cache again, even in this transaction
-    shredded = PersonKey.objects.filter(person_id=person_id, wrapped__isnull=False).update(
-        wrapped=None, shredded_at=timezone.now()
-    )
-    if not shredded:
-        # Refuse future encryption for them too: a shredded marker without a key.
-        PersonKey.objects.get_or_create(person_id=person_id, defaults={"wrapped": None, "shredded_at": timezone.now()})
+    if connection.vendor == "postgresql" and not dbguard.owns_table(PersonKey._meta.db_table):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT registru_shred_key(%s)", [person_id])
+            return bool(cursor.fetchone()[0])
+    with dbguard.shredding_path():
+        shredded = PersonKey.objects.filter(person_id=person_id, wrapped__isnull=False).update(
+            wrapped=None, shredded_at=timezone.now()
+        )
+        if not shredded:
+            # Refuse future encryption for them too: a shredded marker without a key.
+            PersonKey.objects.get_or_create(
+                person_id=person_id, defaults={"wrapped": None, "shredded_at": timezone.now()}
+            )
     return bool(shredded)
 
 
@@ -417,10 +430,11 @@ def rotate_master(new_key: keys.MasterKey) -> int:
     """Re-wrap every data key under ``new_key`` and record its fingerprint. Returns the count."""
     old = master_key()
     count = 0
-    for person_id, wrapped in PersonKey.objects.filter(wrapped__isnull=False).values_list("person_id", "wrapped"):
-        rewrapped = wrap_key(new_key, person_id, unwrap_key(old, person_id, bytes(wrapped or b"")))
-        PersonKey.objects.filter(person_id=person_id).update(wrapped=rewrapped)
-        count += 1
+    with dbguard.rotation_path():
+        for person_id, wrapped in PersonKey.objects.filter(wrapped__isnull=False).values_list("person_id", "wrapped"):
+            rewrapped = wrap_key(new_key, person_id, unwrap_key(old, person_id, bytes(wrapped or b"")))
+            PersonKey.objects.filter(person_id=person_id).update(wrapped=rewrapped)
+            count += 1
     Keyring.objects.filter(pk=1).update(fingerprint=new_key.fingerprint, rotated_at=timezone.now())
     _verified.discard(old.fingerprint)
     _verified.add(new_key.fingerprint)

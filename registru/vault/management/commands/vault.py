@@ -1,15 +1,17 @@
-"""``registru vault init | fingerprint | rotate-master``: the master key's life."""
+"""``registru vault init | fingerprint | rotate-master | check``: the master key's life, and the
+data keys' state (``check`` exits 0 when intact, 1 when a key is damaged)."""
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
-from registru.vault import keys, services
+from registru.vault import integrity, keys, services
 
 BACKUP_ADVICE = (
     "Back this key up now, in two places away from this machine and away from the database "
@@ -27,6 +29,7 @@ class Command(BaseCommand):
         sub.add_parser("init", help="Create the master key file (refuses to replace one).")
         sub.add_parser("fingerprint", help="Show the fingerprint of the key and of the database.")
         sub.add_parser("rotate-master", help="Re-wrap every data key under a new master key.")
+        sub.add_parser("check", help="Find damaged data keys; exit 0 if intact, 1 if not.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         getattr(self, "_" + options["action"].replace("-", "_"))()
@@ -53,6 +56,15 @@ class Command(BaseCommand):
         self.stdout.write(f"database:  {recorded or '(none yet)'}")
         if recorded and recorded != key.fingerprint:
             raise CommandError("they differ: restore the right key file")
+
+    def _check(self) -> None:
+        findings = integrity.find_key_damage()
+        for finding in findings:
+            self.stdout.write(str(finding))
+        if findings:
+            self.stdout.write(f"DAMAGED: {len(findings)} data keys (see docs/audit.md, 'Damaged data keys').")
+            sys.exit(1)
+        self.stdout.write("The data keys are intact.")
 
     def _rotate_master(self) -> None:
         if os.environ.get("REGISTRU_MASTER_KEY"):
