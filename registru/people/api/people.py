@@ -11,7 +11,7 @@ from ninja.responses import Status
 from pydantic import Field
 
 from registru.audit.actions import AuditAction
-from registru.audit.presenters import decrypted, mask_changes, referenced_people
+from registru.audit.presenters import decrypted, mask_changes, named
 from registru.audit.services import record_access
 from registru.core.api import BODY_ERRORS, COMMON_ERRORS, WRITE_ERRORS
 from registru.core.pagination import Sort, paginate
@@ -197,10 +197,11 @@ def person_history(
     person = selectors.get_person(request.user, person_id)
     events = selectors.person_history(request.user, person)
     page = paginate(events, Sort("id", descending=True), "history", cursor, limit)
-    readable = decrypted(page.items)
-    hidden = invisible_people(request.user, referenced_people(readable))
     masked = disclosure.masked_in_history(request.user)
-    items = [event_out(event, mask_changes(changes, masked), hidden) for event, changes in readable]
+    readable = [(event, mask_changes(changes, masked)) for event, changes in decrypted(page.items)]
+    # People the events refer to are named as this user may see them (or not at all).
+    shown = named(readable, lambda ids: invisible_people(request.user, ids))
+    items = [event_out(event, changes) for event, changes in shown]
     return {"items": items, "next_cursor": page.next_cursor}
 
 
