@@ -27,10 +27,13 @@ from registru.people.api.shapes import (
     person_list_out,
     service_data,
 )
+from registru.people.models import Person
 from registru.people.schemas import (
     AffiliationIn,
     AffiliationOut,
     AffiliationPage,
+    EraseIn,
+    ErasureOut,
     EventPage,
     LiftRestrictionIn,
     MergeIn,
@@ -161,6 +164,25 @@ def restrict_processing(request: HttpRequest, person_id: int, payload: RestrictI
     person = selectors.get_person(request.user, person_id, Action.CHANGE)
     services.restrict_processing(person, actor=request.user, ground=payload.ground, reason=payload.reason)
     return person_detail_out(request.user, selectors.person_detail(request.user, person_id))
+
+
+@router.post(
+    "/{id:person_id}/erase",
+    response={200: ErasureOut, **WRITE_ERRORS},
+    summary="Erase a person (GDPR Art. 17)",
+)
+def erase_person(request: HttpRequest, person_id: int, payload: EraseIn) -> Any:
+    """The data protection officer only (403 for other roles). The record is anonymised, its notes
+    and employments deleted, export files holding it deleted, its data key destroyed; with it,
+    the records merged away into it (``duplicate_ids``). 409 with ``already_erased``, or
+    ``erase_not_duplicate`` for an id that is not a record merged into this person."""
+    person = selectors.get_person(request.user, person_id)
+    offered = {duplicate.pk: duplicate for duplicate in services.merged_duplicates(person)}
+    wanted = list(offered) if payload.duplicate_ids is None else list(dict.fromkeys(payload.duplicate_ids))
+    # An id that is not offered stays a bare record: the service refuses it, whether it exists or not.
+    duplicates = [offered.get(pk) or Person(pk=pk) for pk in wanted]
+    services.erase_person(person, actor=request.user, reason=payload.reason, duplicates=duplicates)
+    return {"erased": [person.pk, *wanted]}
 
 
 @router.post(
