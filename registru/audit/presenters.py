@@ -45,6 +45,7 @@ EXTRA_FIELD_LABELS = {
     "filter": _("filter"),
     "recently_exported": _("recently exported"),
     "answers": _("answers"),
+    "free_text": _("answers in their own words"),
     "corrected": _("corrected"),
     "field": _("field"),
     "person_informed": _("person informed"),
