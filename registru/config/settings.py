@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "registru.questionnaires",
     "registru.exports",
     "registru.dashboard",
+    # Listed before Django's apps: its commands shadow theirs (dumpdata refuses personal data).
+    "registru.config",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
