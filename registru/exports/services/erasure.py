@@ -4,6 +4,7 @@ once (not when its link expires), and the register keeps the request with the st
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.db import transaction
@@ -34,7 +35,7 @@ def delete_files_holding(person_ids: list[int], *, actor: Any, reason: str) -> l
         # must stay readable after the person's key is destroyed.
         record(A.EXPORT_EXPIRED, actor=actor, target=export, reason=reason,
                changes={"status": (export.status, ExportStatus.ERASED.value)})  # fmt: skip
-        transaction.on_commit(lambda export=export: delete_file(export))
+        transaction.on_commit(functools.partial(delete_file, export))
         deleted.append(export.pk)
     return deleted
 

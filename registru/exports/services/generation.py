@@ -71,9 +71,8 @@ def generate_export(export_id: int) -> ExportRequest | None:
 
 def _erased_in(export: ExportRequest) -> list[int]:
     erased = Person.objects.filter(status=PersonStatus.ERASED).values("pk")
-    return list(
-        ExportRow.objects.filter(request_id=export.pk, person_id__in=erased).values_list("person_id", flat=True)
-    )
+    rows = ExportRow.objects.filter(request_id=export.pk, person_id__in=erased)
+    return [pk for pk in rows.values_list("person_id", flat=True) if pk is not None]
 
 
 @service

@@ -11,11 +11,11 @@ import unicodedata
 from types import SimpleNamespace
 from typing import Any
 
-SURVIVOR = {
+SURVIVOR: dict[str, Any] = {
     "given_name": "Zenovia", "family_name": "Ștefănescu", "emails": ["zenovia.stefanescu@exemplu.ro"],
     "phones": ["0744 123 987"], "city": "Oradea",
 }  # fmt: skip
-DUPLICATE = {
+DUPLICATE: dict[str, Any] = {
     "given_name": "Zenovia", "family_name": "Bârlădeanu", "emails": ["z.barladeanu@posta.ro"],
     "phones": ["0755 246 813"], "job_title": "Contabilă-șefă",
 }  # fmt: skip
