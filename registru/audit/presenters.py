@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from registru.audit.actions import AuditAction
 from registru.audit.models import AuditEvent
-from registru.audit.reading import KeyCache, readable_changes
+from registru.audit.reading import KeyCache, person_names, readable_changes
 from registru.core.context import Channel
 from registru.core.pii import MASK
 from registru.core.stored_texts import translated
@@ -45,12 +45,14 @@ EXTRA_FIELD_LABELS = {
     "filter": _("filter"),
     "recently_exported": _("recently exported"),
     "answers": _("answers"),
+    "free_text": _("answers in their own words"),
     "corrected": _("corrected"),
     "field": _("field"),
     "person_informed": _("person informed"),
 }
 # Changes whose value names another person: shown only to those who may see that person.
 PERSON_REFERENCES = frozenset({"merged_from", "merged_into", "person"})
+PERSON_TYPE = "people.person"
 HIDDEN_RECORD = _("another record")
 ERASED_TEXT = _("[erased]")
 YES, NO = _("yes"), _("no")
@@ -83,16 +85,60 @@ def decrypted(events: Iterable[AuditEvent]) -> Readable:
     return [(event, readable_changes(event, keys)) for event in events]
 
 
+def refers_to_person(event: AuditEvent, name: str) -> bool:
+    """Whether the value of ``name`` in ``event`` is a reference to a person (the merge of two
+    organizations refers to organizations, which keep their name)."""
+    return name == "person" or (name in PERSON_REFERENCES and event.target_type == PERSON_TYPE)
+
+
+def _is_reference(value: Any) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("id"), int)
+
+
 def referenced_people(readable: Readable) -> set[int]:
     """Ids of the people that these events name in their changes."""
     return {
         value["id"]
-        for _event, changes in readable
+        for event, changes in readable
         for name, pair in changes.items()
-        if name in PERSON_REFERENCES
+        if refers_to_person(event, name)
         for value in pair
-        if isinstance(value, dict) and isinstance(value.get("id"), int)
+        if _is_reference(value)
     }
+
+
+def named(readable: Readable, invisible: Callable[[set[int]], set[int]]) -> Readable:
+    """The events with each person they refer to named as this reader may see them: by the name
+    their record has now, as "[erased]" once erased, as "another record" when ``invisible`` says
+    the reader may not see them. A label that an older event stored is shown only for a record
+    that no longer exists (new events store the id alone)."""
+    ids = referenced_people(readable)
+    hidden = invisible(ids) if ids else set()
+    names = person_names(ids - hidden)
+    return [
+        (
+            event,
+            {
+                name: (_named(old, hidden, names), _named(new, hidden, names))
+                if refers_to_person(event, name)
+                else (old, new)
+                for name, (old, new) in changes.items()
+            },
+        )
+        for event, changes in readable
+    ]
+
+
+def _named(value: Any, hidden: Container[int], names: dict[int, str | None]) -> Any:
+    if not _is_reference(value):
+        return value
+    pk = value["id"]
+    if pk in hidden:
+        return {"id": None, "label": str(HIDDEN_RECORD)}
+    if pk not in names:
+        return value
+    name = names[pk]
+    return {"id": pk, "label": str(ERASED_TEXT) if name is None else name}
 
 
 def present_all(
@@ -101,9 +147,8 @@ def present_all(
     """Events as sentences for one reader; ``invisible`` says which people the reader may not
     see, who are then named only as "another record"; values of ``masked_fields`` (those the
     reader's role sees masked) are not shown."""
-    readable = decrypted(events)
-    hidden = invisible(referenced_people(readable))
-    return [present(event, mask_changes(changes, masked_fields), hidden) for event, changes in readable]
+    masked = [(event, mask_changes(changes, masked_fields)) for event, changes in decrypted(events)]
+    return [present(event, changes) for event, changes in named(masked, invisible)]
 
 
 class EveryField:
@@ -203,10 +248,13 @@ def _text(model: type[models.Model] | None, name: str, value: Any) -> str:
     if value == MASKED_VALUE:
         return MASKED_VALUE
     if isinstance(value, dict):
-        # A reference ({"id", "label"}) reads as its label; anything else (an export's
-        # filters) as its non-empty entries.
+        # A reference ({"id", "label"}) reads as its label, one that has only its id (a person
+        # not named by ``named``) as its number; anything else (an export's filters) as its
+        # non-empty entries.
         if "label" in value:
             return str(value["label"])
+        if value.keys() == {"id"}:
+            return f"#{value['id']}"
         return ", ".join(f"{key}: {item}" for key, item in value.items() if item not in (None, "", [], False)) or EMPTY
     if isinstance(value, list):
         return ", ".join(str(item) for item in value)

@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "registru.questionnaires",
     "registru.exports",
     "registru.dashboard",
+    # Listed before Django's apps: its commands shadow theirs (dumpdata refuses personal data).
+    "registru.config",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -122,8 +124,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # An audit product must not lose acknowledged commits: WAL with synchronous=FULL.
     # IMMEDIATE transactions take the write lock up front, so two writers queue on the
     # busy timeout instead of failing with "database is locked" on lock upgrade.
+    # secure_delete zeroes what a write frees, so an erased person's old values do not linger in
+    # free space of the file (Debian's SQLite has it on by default, others not; its cost on a
+    # person's create and update was within the noise: docs/audit.md, erasure).
     DATABASES["default"]["OPTIONS"] = {
-        "init_command": ("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"),
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;"
+        ),
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }

@@ -25,6 +25,8 @@ class ExportStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
     EXPIRED = "expired", _("Expired")
     CANCELLED = "cancelled", _("Cancelled")
+    # The file held a person who was erased: it was deleted then, before its link expired.
+    ERASED = "erased", _("File deleted at an erasure")
 
 
 OPEN_STATUSES = (ExportStatus.PENDING, ExportStatus.APPROVED, ExportStatus.GENERATING)

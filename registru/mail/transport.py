@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import smtplib
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -284,11 +284,23 @@ class MailboxTransport:
 
     def send(self, message: EmailMessage, commit: Commit) -> None:
         self.open()
-        name = message.extra_headers.get("Message-ID", "message").strip("<>").replace("/", "_")
-        pending = self.directory / f"{name}.eml.part"
+        final = self.path_of(message.extra_headers.get("Message-ID", "message"))
+        pending = final.with_suffix(".eml.part")
         pending.write_bytes(message.message(policy=WIRE_POLICY).as_bytes())
         commit()
-        pending.rename(self.directory / f"{name}.eml")
+        pending.rename(final)
+
+    def path_of(self, message_id: str) -> Path:
+        """Where the message with this Message-ID is (or would be) kept."""
+        return self.directory / f"{message_id.strip('<>').replace('/', '_')}.eml"
+
+    def remove(self, message_ids: Iterable[str]) -> None:
+        """Delete the copies of these messages (an erasure: they hold the person's name and
+        address); a copy that is not there is no error."""
+        for message_id in message_ids:
+            final = self.path_of(message_id)
+            final.unlink(missing_ok=True)
+            final.with_suffix(".eml.part").unlink(missing_ok=True)
 
     def send_many(self, messages: Sequence[EmailMessage], commit: CommitMany) -> list[Outcome]:
         outcomes: list[Outcome] = []

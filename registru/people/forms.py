@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
@@ -20,6 +21,7 @@ from registru.people.choices import (
     RestrictionGround,
     Source,
 )
+from registru.people.models import Person
 from registru.people.selectors import ORGANIZATION_SORTS, PEOPLE_SORTS
 
 MAX_ID = 2**62  # ids beyond this do not exist; larger numbers would overflow the driver
@@ -197,7 +199,25 @@ class EraseForm(forms.Form):
         label=_("Reason"), max_length=500,
         help_text=_("The request or rule this erasure answers (kept in the history)."),
     )  # fmt: skip
+    duplicates = forms.MultipleChoiceField(
+        label=_("Records merged into this person, erased with it"), required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("A merge leaves the duplicate's own name and contacts on it. Untick a record only if it "
+                    "was merged by mistake and is someone else."),
+    )  # fmt: skip
     confirm = forms.BooleanField(label=_("I understand that this cannot be undone."))
+
+    def __init__(self, *args: Any, duplicates: Sequence[Person] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.offered = {str(duplicate.pk): duplicate for duplicate in duplicates}
+        field = self.fields["duplicates"]
+        field.choices = [(pk, f"{duplicate.full_name} (#{pk})") for pk, duplicate in self.offered.items()]  # type: ignore[attr-defined]
+        field.initial = list(self.offered)
+        if not duplicates:
+            del self.fields["duplicates"]
+
+    def chosen_duplicates(self) -> list[Person]:
+        return [self.offered[pk] for pk in self.cleaned_data.get("duplicates", [])]
 
 
 class RestrictForm(forms.Form):

@@ -179,6 +179,22 @@ class ReasonIn(StrictIn):
     reason: Annotated[str, StringConstraints(max_length=500)] = ""
 
 
+class EraseIn(StrictIn):
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)] = Field(
+        description="The request or rule this erasure answers; kept in the person's history."
+    )
+    duplicate_ids: list[Id] | None = Field(
+        None,
+        max_length=100,
+        description="Records merged away into this person to erase with it: all of them when left out, "
+        "none when empty. A merge leaves the duplicate's own name and contacts on it.",
+    )
+
+
+class ErasureOut(Schema):
+    erased: list[int] = Field(description="The records erased: the person, then the duplicates erased with it.")
+
+
 class RestrictIn(StrictIn):
     ground: RestrictionGroundCode = Field(
         description="The case of GDPR Art. 18(1): (a) accuracy_contested, (b) unlawful_processing "

@@ -521,10 +521,12 @@ def person_erase(request: HttpRequest, pk: int) -> HttpResponse:
     person = _person_or_404(request, pk, Action.CHANGE)
     if not request.user.can(Capability.ERASE_PEOPLE):  # type: ignore[union-attr]
         raise PermissionDenied
-    form = EraseForm(request.POST or None)
+    form = EraseForm(request.POST or None, duplicates=services.merged_duplicates(person))
     if request.method == "POST" and form.is_valid():
         try:
-            services.erase_person(person, actor=request.user, reason=form.cleaned_data["reason"])
+            services.erase_person(
+                person, actor=request.user, reason=form.cleaned_data["reason"], duplicates=form.chosen_duplicates()
+            )
         except ConflictError as exc:
             messages.error(request, exc.message)
         else:

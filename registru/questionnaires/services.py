@@ -389,13 +389,29 @@ def submit(request: Request, submission: Submission, *, actor: Any, evidence: An
         )
         for name, (old, new) in changes.items()
     ]
-    record(A.QUESTIONNAIRE_ANSWERED, actor=actor, target=response, subject_id=person.pk,
-           changes={"corrected": (None, sorted(changes)), "answers": (None, len(submission.answers))})  # fmt: skip
+    answered: dict[str, tuple[Any, Any]] = {
+        "corrected": (None, sorted(changes)), "answers": (None, len(submission.answers)),
+    }  # fmt: skip
+    # What the person wrote in their own words is part of what they told us: it is kept in the
+    # trail (encrypted under their key, as every value of theirs), the choices only counted.
+    if texts := free_texts(questionnaire, submission.answers, request.language):
+        answered["free_text"] = (None, texts)
+    record(A.QUESTIONNAIRE_ANSWERED, actor=actor, target=response, subject_id=person.pk, changes=answered)
     if not questionnaire.review:
         _apply_at_once(person, proposals, changes, actor)
     people.confirm_person(Person.objects.get(pk=person.pk), actor=actor,
                           reason=f"questionnaire #{questionnaire.pk}")  # fmt: skip
     return response
+
+
+def free_texts(questionnaire: Questionnaire, answers: dict[int, Any], language: str) -> dict[str, str]:
+    """The answers to the questionnaire's free-text questions, by the question as the person read it."""
+    questions = {question.pk: question for question in questionnaire.questions.filter(kind=QuestionKind.TEXT)}
+    return {
+        questions[question_id].label(language): str(value)
+        for question_id, value in answers.items()
+        if question_id in questions and value not in (None, "")
+    }
 
 
 def _apply_at_once(person: Person, proposals: list[Proposal], changes: dict[str, Any], actor: Any) -> None:

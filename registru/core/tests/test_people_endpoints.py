@@ -44,6 +44,7 @@ ONE_PERSON = {
     "GET /api/v1/people/{person_id}", "PATCH /api/v1/people/{person_id}", "POST /api/v1/people/{person_id}/reveal",
     "POST /api/v1/people/{person_id}/archive", "POST /api/v1/people/{person_id}/restore",
     "POST /api/v1/people/{person_id}/restrict", "POST /api/v1/people/{person_id}/lift-restriction",
+    "POST /api/v1/people/{person_id}/erase",
     "POST /api/v1/people/{person_id}/merge", "GET /api/v1/people/{person_id}/history",
     "GET /api/v1/people/{person_id}/affiliations", "POST /api/v1/people/{person_id}/affiliations",
     "GET /api/v1/people/{person_id}/notes", "POST /api/v1/people/{person_id}/notes", "POST /api/v1/people",

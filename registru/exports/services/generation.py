@@ -31,8 +31,10 @@ from registru.exports import canary, policy
 from registru.exports.fields import FIELDS
 from registru.exports.fingerprint import MARKER_HEADER, digest_key, new_code, row_digest
 from registru.exports.models import ExportRequest, ExportRow, ExportStatus
+from registru.exports.services.erasure import delete_files_holding
 from registru.exports.services.requests import _tell_requester, delete_file
 from registru.exports.writer import SheetWriter, Watermark, neutralised, open_writer
+from registru.people.choices import PersonStatus
 from registru.people.models import Person
 from registru.people.scopes import current_affiliations
 
@@ -58,7 +60,19 @@ def generate_export(export_id: int) -> ExportRequest | None:
         path.unlink(missing_ok=True)
         ExportRow.objects.filter(request_id=export_id).delete()
         return _fail(export, str(exc) if isinstance(exc, GenerationError) else type(exc).__name__, actor=GENERATOR)
-    return _finish(export, path, rows, matched, actor=GENERATOR)
+    finished = _finish(export, path, rows, matched, actor=GENERATOR)
+    if finished is not None and (erased := _erased_in(finished)):
+        # Someone in the file was erased while it was being made: the erasure could not delete
+        # a file that was not finished; it goes now.
+        delete_files_holding(erased, actor=GENERATOR, reason="file deleted: it held a person who was erased")
+        return ExportRequest.objects.get(pk=export_id)
+    return finished
+
+
+def _erased_in(export: ExportRequest) -> list[int]:
+    erased = Person.objects.filter(status=PersonStatus.ERASED).values("pk")
+    rows = ExportRow.objects.filter(request_id=export.pk, person_id__in=erased)
+    return [pk for pk in rows.values_list("person_id", flat=True) if pk is not None]
 
 
 @service

@@ -11,7 +11,7 @@ from ninja.responses import Status
 from pydantic import Field
 
 from registru.audit.actions import AuditAction
-from registru.audit.presenters import decrypted, mask_changes, referenced_people
+from registru.audit.presenters import decrypted, mask_changes, named
 from registru.audit.services import record_access
 from registru.core.api import BODY_ERRORS, COMMON_ERRORS, WRITE_ERRORS
 from registru.core.pagination import Sort, paginate
@@ -27,10 +27,13 @@ from registru.people.api.shapes import (
     person_list_out,
     service_data,
 )
+from registru.people.models import Person
 from registru.people.schemas import (
     AffiliationIn,
     AffiliationOut,
     AffiliationPage,
+    EraseIn,
+    ErasureOut,
     EventPage,
     LiftRestrictionIn,
     MergeIn,
@@ -164,6 +167,25 @@ def restrict_processing(request: HttpRequest, person_id: int, payload: RestrictI
 
 
 @router.post(
+    "/{id:person_id}/erase",
+    response={200: ErasureOut, **WRITE_ERRORS},
+    summary="Erase a person (GDPR Art. 17)",
+)
+def erase_person(request: HttpRequest, person_id: int, payload: EraseIn) -> Any:
+    """The data protection officer only (403 for other roles). The record is anonymised, its notes
+    and employments deleted, export files holding it deleted, its data key destroyed; with it,
+    the records merged away into it (``duplicate_ids``). 409 with ``already_erased``, or
+    ``erase_not_duplicate`` for an id that is not a record merged into this person."""
+    person = selectors.get_person(request.user, person_id)
+    offered = {duplicate.pk: duplicate for duplicate in services.merged_duplicates(person)}
+    wanted = list(offered) if payload.duplicate_ids is None else list(dict.fromkeys(payload.duplicate_ids))
+    # An id that is not offered stays a bare record: the service refuses it, whether it exists or not.
+    duplicates = [offered.get(pk) or Person(pk=pk) for pk in wanted]
+    services.erase_person(person, actor=request.user, reason=payload.reason, duplicates=duplicates)
+    return {"erased": [person.pk, *wanted]}
+
+
+@router.post(
     "/{id:person_id}/lift-restriction",
     response={200: PersonDetailOut, **WRITE_ERRORS},
     summary="Lift the restriction of a person's processing",
@@ -197,10 +219,11 @@ def person_history(
     person = selectors.get_person(request.user, person_id)
     events = selectors.person_history(request.user, person)
     page = paginate(events, Sort("id", descending=True), "history", cursor, limit)
-    readable = decrypted(page.items)
-    hidden = invisible_people(request.user, referenced_people(readable))
     masked = disclosure.masked_in_history(request.user)
-    items = [event_out(event, mask_changes(changes, masked), hidden) for event, changes in readable]
+    readable = [(event, mask_changes(changes, masked)) for event, changes in decrypted(page.items)]
+    # People the events refer to are named as this user may see them (or not at all).
+    shown = named(readable, lambda ids: invisible_people(request.user, ids))
+    items = [event_out(event, changes) for event, changes in shown]
     return {"items": items, "next_cursor": page.next_cursor}
 
 

@@ -21,7 +21,14 @@ from registru.people.scopes import organizations_in_own_scope, people_in_own_sco
 
 
 def audit_value(value: Any) -> Any:
-    """How a value is written in the trail: related records by id and readable label."""
+    """How a value is written in the trail: a person by id alone, other related records
+    (organizations, users) by id and readable label.
+
+    A person's name is read from their record when the event is shown (``audit.reading``): an
+    event that kept it would keep it after the person is erased, in plaintext, for good.
+    """
+    if isinstance(value, Person):
+        return {"id": value.pk}
     if isinstance(value, Model):
         return {"id": value.pk, "label": str(value)}
     return value

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -44,6 +46,8 @@ from registru.people.services.related import _delete_affiliation
 from registru.people.signals import person_erased
 from registru.people.validation import MAX_CONTACTS, clean_input
 from registru.vault import services as vault
+
+logger = logging.getLogger(__name__)
 
 # The fields a person's search document is made of (``search.document_for``, ``words_for``),
 # besides their current employers: a change of any other field leaves the document as it was,
@@ -247,16 +251,45 @@ ERASED_VALUES: dict[str, Any] = {
 
 
 @service
-def erase_person(person: Person, *, actor: Any, reason: str) -> Person:
+def erase_person(person: Person, *, actor: Any, reason: str, duplicates: Iterable[Person] = ()) -> Person:
     """Erase a person (GDPR Art. 17): anonymise the record, delete their notes and employers,
     and destroy their data key, so that the values kept in the audit trail become unreadable
     while the trail itself, and who did what and when, stays intact and verifiable.
+
+    ``duplicates``: records merged away into this person (``merged_duplicates``), erased with
+    it, each with its own events and key: a merge leaves the duplicate's own values on it.
     """
     if _is_user(actor) and not actor.can(Capability.ERASE_PEOPLE):
         raise PermissionDenied(_("Only the data protection officer erases people."))
     if person.status == PersonStatus.ERASED:
         raise ConflictError(_("This person has already been erased."), code="already_erased")
     ensure_in_scope(actor, person)
+    chosen = list(duplicates)
+    offered = {duplicate.pk for duplicate in merged_duplicates(person)}
+    if any(duplicate.pk not in offered for duplicate in chosen):
+        raise ConflictError(
+            _("Only records merged into this person can be erased with it."), code="erase_not_duplicate"
+        )
+    for erased in [person, *chosen]:
+        ensure_in_scope(actor, erased)
+        _erase(erased, actor=actor, reason=reason)
+    after_erasure()
+    return person
+
+
+def merged_duplicates(person: Person) -> list[Person]:
+    """The records merged away into ``person``, directly or through another duplicate, that are
+    not erased yet: erasing the person offers to erase them too."""
+    found: list[Person] = []
+    frontier = [person.pk]
+    while frontier:
+        batch = list(Person.objects.filter(merged_into_id__in=frontier).order_by("pk"))
+        found += batch
+        frontier = [duplicate.pk for duplicate in batch]
+    return [duplicate for duplicate in found if duplicate.status != PersonStatus.ERASED]
+
+
+def _erase(person: Person, *, actor: Any, reason: str) -> None:
     for note in person.notes.all():
         changes = {"body": (note.body, None)}
         record(A.NOTE_DELETED, actor=actor, target=note, changes=changes, reason=reason, subject_id=person.pk)
@@ -275,7 +308,26 @@ def erase_person(person: Person, *, actor: Any, reason: str) -> Person:
     search.reindex([person.pk])
     person_erased.send(Person, person=person, actor=actor)
     vault.shred(person.pk)
-    return person
+
+
+def after_erasure() -> None:
+    """Once the erasure is committed, SQLite's write-ahead log is folded into the database file
+    and emptied: until then it keeps images of the pages as they were, the person's values in
+    plaintext among them. (PostgreSQL's WAL segments are recycled by the server.)"""
+
+    def checkpoint() -> None:
+        # Inside an outer transaction (a test's) there is nothing committed to fold in yet.
+        if connection.vendor != "sqlite" or connection.in_atomic_block:
+            return
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except DatabaseError:
+            # The erasure is committed; a reader holding an old snapshot only delays the
+            # fold, which SQLite's next automatic checkpoint does.
+            logger.warning("the write-ahead log could not be checkpointed after an erasure", exc_info=True)
+
+    transaction.on_commit(checkpoint)
 
 
 BULK_REFUSED = {"given_name", "family_name", "emails", "phones"}  # per-person values, not bulk ones

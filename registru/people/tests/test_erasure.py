@@ -147,3 +147,68 @@ def test_erasing_twice_says_the_person_is_already_erased(cast, ecaterina) -> Non
     services.erase_person(ecaterina, actor=cast.dora, reason="art. 17")
     with pytest.raises(ConflictError):
         services.erase_person(Person.objects.get(pk=ecaterina.pk), actor=cast.dora, reason="art. 17")
+
+
+# --- records merged away into the erased person ----------------------------------------------
+
+
+@pytest.fixture
+def duplicate(cast, ecaterina) -> Person:
+    """A second record of Ecaterina, merged into the first: it keeps its own name and contacts."""
+    other = PersonFactory(
+        given_name="Ecaterina", family_name="Zamfirescu-Pop", emails=["katy.zp@posta.ro"], phones=["0755 111 222"],
+        owner=cast.alice, job_title="Contabilă",
+    )  # fmt: skip
+    services.merge_people(ecaterina, other, actor=cast.alice)
+    return Person.objects.get(pk=other.pk)
+
+
+def test_erasing_a_person_erases_the_duplicates_merged_into_them_with_an_event_each(cast, ecaterina, duplicate) -> None:
+    from registru.vault import services as vault
+
+    services.erase_person(ecaterina, actor=cast.dora, reason="art. 17", duplicates=[duplicate])
+    erased = Person.objects.get(pk=duplicate.pk)
+    assert (erased.status, erased.family_name, erased.emails, erased.job_title) == (
+        "erased",
+        f"#{duplicate.pk}",
+        [],
+        "",
+    )
+    assert vault.data_key(duplicate.pk) is None
+    assert AuditEvent.objects.filter(subject_id=duplicate.pk, action="person.erased").count() == 1
+
+
+def test_a_duplicate_left_out_keeps_its_record(cast, ecaterina, duplicate) -> None:
+    services.erase_person(ecaterina, actor=cast.dora, reason="art. 17")
+    assert Person.objects.get(pk=duplicate.pk).family_name == "Zamfirescu-Pop"
+
+
+def test_a_record_not_merged_into_the_person_is_refused_and_nothing_is_erased(cast, ecaterina) -> None:
+    with pytest.raises(ConflictError):
+        services.erase_person(ecaterina, actor=cast.dora, reason="art. 17", duplicates=[cast.andrei_person])
+    assert Person.objects.filter(pk__in=[ecaterina.pk, cast.andrei_person.pk], status="erased").count() == 0
+
+
+def test_the_erase_page_offers_the_duplicates_and_erases_those_ticked(cast, ecaterina, duplicate, client_for) -> None:
+    client = client_for(cast.dora)
+    form = client.get(f"/people/{ecaterina.pk}/erase/").context["form"]
+    assert form["duplicates"].initial == [str(duplicate.pk)]
+    client.post(f"/people/{ecaterina.pk}/erase/", {"reason": "art. 17", "confirm": "on", "duplicates": [duplicate.pk]})
+    assert Person.objects.get(pk=duplicate.pk).status == "erased"
+
+
+def test_the_api_erases_the_person_and_every_duplicate_unless_told_otherwise(
+    cast, ecaterina, duplicate, api_for
+) -> None:
+    response = api_for(cast.dora).post(
+        f"/api/v1/people/{ecaterina.pk}/erase", {"reason": "cerere art. 17"}, content_type="application/json"
+    )
+    assert response.json() == {"erased": [ecaterina.pk, duplicate.pk]}
+    assert Person.objects.get(pk=duplicate.pk).status == "erased"
+
+
+def test_the_api_refuses_an_agent_and_erases_nothing(cast, ecaterina, api_for) -> None:
+    response = api_for(cast.alice).post(
+        f"/api/v1/people/{ecaterina.pk}/erase", {"reason": "vreau eu"}, content_type="application/json"
+    )
+    assert (response.status_code, Person.objects.get(pk=ecaterina.pk).status) == (403, "active")
