@@ -21,6 +21,7 @@ from registru.accounts.notify import notify_users, page, users_who_can
 from registru.accounts.roles import Capability
 from registru.audit.actions import AuditAction as A
 from registru.audit.services import record
+from registru.audit.services.checkpoints import checkpoint_soon
 from registru.core.actors import SystemActor
 from registru.core.services import service
 from registru.exports import fields as export_fields
@@ -203,6 +204,7 @@ def _approve(export: ExportRequest, actor: Any, note: str) -> None:
         raise ValidationError(_("Someone else decided on this request meanwhile."))
     record(A.EXPORT_APPROVED, actor=actor, target=export, reason=note,
            changes={"status": (ExportStatus.PENDING.value, ExportStatus.APPROVED.value)})  # fmt: skip
+    checkpoint_soon()  # the approval is signed at once, not at the next interval
     _queue_generation(export.pk)
 
 

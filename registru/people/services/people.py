@@ -18,6 +18,7 @@ from registru.audit.canonical import json_value
 from registru.audit.models import AuditEvent
 from registru.audit.reading import KeyCache, readable_changes
 from registru.audit.services import Draft, diff, record, record_many
+from registru.audit.services.checkpoints import checkpoint_soon
 from registru.core.errors import ConflictError, NotInScopeError
 from registru.core.scopes import Action, restrict
 from registru.core.services import service
@@ -274,6 +275,7 @@ def erase_person(person: Person, *, actor: Any, reason: str, duplicates: Iterabl
         ensure_in_scope(actor, erased)
         _erase(erased, actor=actor, reason=reason)
     after_erasure()
+    checkpoint_soon()  # the erasure is signed at once, not at the next interval
     return person
 
 
