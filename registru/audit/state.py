@@ -34,13 +34,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from hashlib import sha256
 from typing import Any, NamedTuple
 
 from django.db import connection, models
 
 from registru.audit.actions import AuditAction
-from registru.audit.canonical import canonical_text, json_value
+from registru.audit.canonical import json_value
 from registru.core.models import AuditedModel
 from registru.core.pii import personal_data_models
 from registru.core.services import service
@@ -106,25 +105,34 @@ def _python_value(kind: str, value: Any) -> Any:
     return value
 
 
-def _db_value(kind: str, value: Any) -> Any:
-    """A value as the database driver returns it (SQLite: text for times and JSON, read
-    without Django's converters; PostgreSQL: times as objects, JSON as text), canonical."""
-    if value is None:
-        return None
-    if kind == "json":
-        return json.loads(value) if isinstance(value, (str, bytes)) else value
-    if kind == "datetime":
-        return value if isinstance(value, str) else _utc_text(value)
-    if kind == "date":
-        return value if isinstance(value, str) else value.isoformat()
-    if kind == "bool":
-        return int(value)
-    return value
+def _db_json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, (str, bytes)) else value
+
+
+def _db_datetime(value: Any) -> Any:
+    return value if isinstance(value, str) else _utc_text(value)
+
+
+def _db_date(value: Any) -> Any:
+    return value if isinstance(value, str) else value.isoformat()
+
+
+# How the drivers' values become canonical: SQLite's rows are read without Django's converters
+# (times as stored, as text; booleans 0/1), PostgreSQL's come as objects; JSON is text on both.
+DB_CONVERTERS: dict[str, dict[str, Callable[[Any], Any]]] = {
+    "sqlite": {"json": _db_json},
+    "postgresql": {"json": _db_json, "datetime": _db_datetime, "date": _db_date, "bool": int},
+}
 
 
 def instance_values(instance: models.Model) -> dict[str, Any]:
-    """The canonical column values of an instance that holds its row."""
-    return {c.column: _python_value(c.kind, getattr(instance, c.attname)) for c in columns_of(type(instance))}
+    """The canonical column values of an instance that holds its row (NULLs left out)."""
+    values = {}
+    for c in columns_of(type(instance)):
+        value = getattr(instance, c.attname)
+        if value is not None:
+            values[c.column] = _python_value(c.kind, value)
+    return values
 
 
 def select_sql(model: type[models.Model], where: str) -> str:
@@ -136,8 +144,23 @@ def select_sql(model: type[models.Model], where: str) -> str:
     return f"SELECT {names} FROM {quote(model._meta.db_table)} WHERE {where} ORDER BY {quote(model._meta.pk.column)}"  # noqa: S608
 
 
+@functools.cache
+def _converters(model: type[models.Model], vendor: str) -> tuple[tuple[str, ...], tuple[tuple[int, Callable[[Any], Any]], ...]]:
+    converters = DB_CONVERTERS[vendor]
+    columns = columns_of(model)
+    names = tuple(c.column for c in columns)
+    return names, tuple((i, converters[c.kind]) for i, c in enumerate(columns) if c.kind in converters)
+
+
 def row_values(model: type[models.Model], row: Sequence[Any]) -> dict[str, Any]:
-    return {c.column: _db_value(c.kind, value) for c, value in zip(columns_of(model), row, strict=True)}
+    """The canonical column values of a row as the driver returns it (NULLs left out)."""
+    names, converters = _converters(model, connection.vendor)
+    if converters:
+        row = list(row)
+        for index, convert in converters:
+            if row[index] is not None:
+                row[index] = convert(row[index])
+    return {name: value for name, value in zip(names, row, strict=True) if value is not None}
 
 
 def db_rows(model: type[models.Model], ids: Sequence[int]) -> dict[int, dict[str, Any]]:
@@ -154,11 +177,20 @@ def db_rows(model: type[models.Model], ids: Sequence[int]) -> dict[int, dict[str
     return found
 
 
+def in_order(values: dict[str, Any]) -> dict[str, Any]:
+    """Canonical values after some were replaced: keys in order again, NULLs left out."""
+    return {name: values[name] for name in sorted(values) if values[name] is not None}
+
+
+# Keys in column order, NULLs left out, as the two functions above make them: no sorting needed.
+_ROW_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def mac(key: bytes, model: type[models.Model], pk: int, values: dict[str, Any]) -> str:
-    """The MAC of a row's canonical values under ``key``, URL-safe base64 without padding."""
-    present = {name: value for name, value in values.items() if value is not None}
-    text = canonical_text([model._meta.label_lower, pk, present])  # type: ignore[arg-type]
-    digest = hmac.new(key, MAC_PREFIX + text.encode("utf-8"), sha256).digest()
+    """The MAC of a row's canonical values (``instance_values``, ``row_values``: keys in
+    order, no NULLs) under ``key``, URL-safe base64 without padding."""
+    text = _ROW_JSON.encode([model._meta.label_lower, pk, values])
+    digest = hmac.digest(key, MAC_PREFIX + text.encode("utf-8"), "sha256")
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
@@ -535,7 +567,7 @@ def _confirms(model: type[models.Model], pk: int, live: models.Model, differing:
         column = by_column[model_field.attname]
         raw = value.get("id") if isinstance(value, dict) and "id" in value else value
         values[column.column] = _from_recorded(column.kind, raw)
-    return hmac.compare_digest(mac(key, model, pk, values), expected)
+    return hmac.compare_digest(mac(key, model, pk, in_order(values)), expected)
 
 
 def _from_recorded(kind: str, value: Any) -> Any:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import json
 import secrets
@@ -444,7 +443,7 @@ def state_mac_key(data_key: bytes) -> bytes:
     SHA-256, 32 bytes) with the data key as the pseudorandom key (it is uniformly random, so
     HKDF-Extract adds nothing). Without the data key it cannot be computed, so shredding the
     key ends every test of a guess against the person's commitments."""
-    return hmac.new(data_key, STATE_MAC_INFO + b"\x01", hashlib.sha256).digest()
+    return hmac.digest(data_key, STATE_MAC_INFO + b"\x01", "sha256")
 
 
 def system_state_key(*, create: bool = False) -> bytes | None:
