@@ -121,7 +121,7 @@ def plain_read() -> int:
     rows = 0
     for model in state.audited_models():
         for low, high in state._ranges(model):
-            between, params = state._between(connection.ops.quote_name(model._meta.pk.column), low, high)
+            between, params = state._between(connection.ops.quote_name(state.pk_column(model)), low, high)
             with connection.cursor() as cursor:
                 cursor.execute(state.select_sql(model, between), params)
                 rows += len(cursor.fetchall())
@@ -131,7 +131,7 @@ def plain_read() -> int:
                     pass
                 between, params = state._between("person_id", low, high)
                 if model._meta.label_lower == "people.person":
-                    cursor.execute(f"SELECT person_id, wrapped FROM vault_personkey WHERE {between}", params)  # noqa: S608
+                    cursor.execute(f"SELECT person_id, wrapped FROM vault_personkey WHERE {between}", params)
                     cursor.fetchall()
     return rows
 
@@ -202,6 +202,6 @@ def bench_state(args: Any) -> None:
 def _cli(url: str) -> dict[str, Any]:
     """``registru audit verify --state`` as an operator runs it (a process of its own)."""
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "registru.config.cli", "audit", "verify", "--state"],
-                          env=env.process_env(url), cwd=env.ROOT, capture_output=True, text=True)  # fmt: skip
+    command = [sys.executable, "-m", "registru.config.cli", "audit", "verify", "--state"]
+    done = subprocess.run(command, env=env.process_env(url), cwd=env.ROOT, capture_output=True, text=True, check=False)
     return {"seconds": time.perf_counter() - start, "exit": done.returncode, "out": done.stdout[-300:]}

@@ -29,8 +29,9 @@ import base64
 import functools
 import hmac
 import json
+import multiprocessing
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -53,6 +54,7 @@ MAC_PREFIX = b"registru:state:v1\n"
 DELETIONS = frozenset({AuditAction.AFFILIATION_DELETED.value, AuditAction.NOTE_DELETED.value})
 SHREDDING = frozenset({AuditAction.PERSON_ERASED.value})
 CHUNK = 5000
+UNCOMMITTED = object()  # a record whose latest write event was written before states existed
 
 
 def audited_models() -> list[type[models.Model]]:
@@ -82,8 +84,12 @@ KINDS = {"DateTimeField": "datetime", "DateField": "date", "BooleanField": "bool
 
 @functools.cache
 def columns_of(model: type[models.Model]) -> tuple[Column, ...]:
-    fields = sorted(model._meta.concrete_fields, key=lambda f: f.column)
-    return tuple(Column(f.attname, f.column, KINDS.get(f.get_internal_type(), "plain")) for f in fields)
+    fields = sorted(model._meta.concrete_fields, key=lambda f: str(f.column))
+    return tuple(Column(f.attname, str(f.column), KINDS.get(f.get_internal_type(), "plain")) for f in fields)
+
+
+def pk_column(model: type[models.Model]) -> str:
+    return str(model._meta.pk.column)
 
 
 def _utc_text(value: datetime) -> str:
@@ -140,12 +146,16 @@ def select_sql(model: type[models.Model], where: str) -> str:
     so Django's converters do not parse times the canonical form keeps as stored)."""
     quote = connection.ops.quote_name
     plain = connection.vendor != "sqlite"
-    names = ", ".join(quote(c.column) if plain or c.kind == "plain" else f"+{quote(c.column)}" for c in columns_of(model))
-    return f"SELECT {names} FROM {quote(model._meta.db_table)} WHERE {where} ORDER BY {quote(model._meta.pk.column)}"  # noqa: S608
+    names = ", ".join(
+        quote(c.column) if plain or c.kind == "plain" else f"+{quote(c.column)}" for c in columns_of(model)
+    )
+    return f"SELECT {names} FROM {quote(model._meta.db_table)} WHERE {where} ORDER BY {quote(pk_column(model))}"  # noqa: S608
 
 
 @functools.cache
-def _converters(model: type[models.Model], vendor: str) -> tuple[tuple[str, ...], tuple[tuple[int, Callable[[Any], Any]], ...]]:
+def _converters(
+    model: type[models.Model], vendor: str
+) -> tuple[tuple[str, ...], tuple[tuple[int, Callable[[Any], Any]], ...]]:
     converters = DB_CONVERTERS[vendor]
     columns = columns_of(model)
     names = tuple(c.column for c in columns)
@@ -165,12 +175,14 @@ def row_values(model: type[models.Model], row: Sequence[Any]) -> dict[str, Any]:
 
 def db_rows(model: type[models.Model], ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     """The canonical values of these rows as the database holds them (one query per 900)."""
-    pk = model._meta.pk.column
+    pk = pk_column(model)
     found: dict[int, dict[str, Any]] = {}
     with connection.cursor() as cursor:
         for start in range(0, len(ids), 900):
             part = list(ids[start : start + 900])
-            cursor.execute(select_sql(model, f"{connection.ops.quote_name(pk)} IN ({', '.join(['%s'] * len(part))})"), part)
+            cursor.execute(
+                select_sql(model, f"{connection.ops.quote_name(pk)} IN ({', '.join(['%s'] * len(part))})"), part
+            )
             for row in cursor.fetchall():
                 values = row_values(model, row)
                 found[values[pk]] = values
@@ -211,7 +223,8 @@ def commitments(drafts: Sequence[Any]) -> list[str | None]:
 
 
 def _commits(draft: Any) -> bool:
-    return is_audited(type(draft.target)) and bool(draft.changes or draft.commit_state)
+    model: type[models.Model] = type(draft.target)
+    return is_audited(model) and bool(draft.changes or draft.commit_state)
 
 
 def _is_deletion(draft: Any) -> bool:
@@ -346,26 +359,73 @@ class StateReport:
         return self.findings[0] if self.findings else None
 
 
-def verify_state(*, name_fields: bool = True, collect_uncommitted: bool = False) -> StateReport:
+def verify_state(*, name_fields: bool = True, workers: int = 1) -> StateReport:
     """Compare every audited record's live row with the state of its latest write event.
 
     The fast path unwraps data keys and computes MACs; it decrypts no personal value. Only for
     a record found changed are its events read and decrypted, to name the fields that differ.
+    With ``workers`` > 1 (and outside a transaction), ranges of records are checked by that
+    many processes side by side; the findings are the same.
     """
+    parts = [(model._meta.label_lower, low, high) for model in audited_models() for low, high in _ranges(model)]
     report = StateReport()
-    master = vault.master_key()
-    system = vault.system_state_key()
-    for model in audited_models():
-        for low, high in _ranges(model):
-            _check_range(model, low, high, report, master, system, collect_uncommitted)
+    if workers > 1 and len(parts) > 1 and _can_fork():
+        _check_in_processes(parts, workers, report)
+    else:
+        for part in parts:
+            _merge(report, _check_part(part))
+    report.findings.sort(key=lambda f: (f.model, f.pk, f.damage))
     if name_fields:
         report.findings = [_named(finding) for finding in report.findings]
     return report
 
 
+def _can_fork() -> bool:
+    # Other processes would not see what this transaction (or a database in memory) holds.
+    if "fork" not in multiprocessing.get_all_start_methods() or connection.in_atomic_block:
+        return False
+    if connection.vendor == "sqlite":
+        return not getattr(connection, "is_in_memory_db", lambda: True)()
+    return True
+
+
+def _check_in_processes(parts: list[tuple[str, int | None, int | None]], workers: int, report: StateReport) -> None:
+    from django.db import connections
+
+    connections.close_all()  # each process opens its own
+    pool = multiprocessing.get_context("fork").Pool(min(workers, len(parts)))
+    try:
+        for part in pool.imap_unordered(_check_part, parts):
+            _merge(report, part)
+        pool.close()
+    finally:
+        pool.terminate()
+        pool.join()
+
+
+def _check_part(part: tuple[str, int | None, int | None], collect: bool = False) -> StateReport:
+    from django.apps import apps
+
+    label, low, high = part
+    report = StateReport()
+    _check_range(
+        apps.get_model(label), low, high, report,
+        master=vault.master_key(), system=vault.system_state_key(), collect=collect,
+    )  # fmt: skip
+    return report
+
+
+def _merge(report: StateReport, part: StateReport) -> None:
+    report.checked += part.checked
+    report.committed += part.committed
+    report.uncommitted += part.uncommitted
+    report.findings.extend(part.findings)
+    report.uncommitted_records.extend(part.uncommitted_records)
+
+
 def _ranges(model: type[models.Model]) -> Iterator[tuple[int | None, int | None]]:
     """Id ranges ``(low, high]`` of CHUNK live rows each, the last one open-ended."""
-    pk = connection.ops.quote_name(model._meta.pk.column)
+    pk = connection.ops.quote_name(pk_column(model))
     table = connection.ops.quote_name(model._meta.db_table)
     low: int | None = None
     with connection.cursor() as cursor:
@@ -400,7 +460,9 @@ EVENTS_SQL = (
 )
 
 
-def _state_events(model: type[models.Model], low: int | None, high: int | None) -> Iterator[tuple[int, Summary | None, list[int]]]:
+def _state_events(
+    model: type[models.Model], low: int | None, high: int | None
+) -> Iterator[tuple[int, Summary | None, list[int]]]:
     """For each record with events in the range: its latest write event's summary (None if it
     has none), and the events filed under it that name another record."""
     label = model._meta.label_lower
@@ -433,11 +495,12 @@ def _check_range(
     low: int | None,
     high: int | None,
     report: StateReport,
+    *,
     master: Any,
     system: bytes | None,
     collect: bool,
 ) -> None:
-    label, pk = model._meta.label_lower, model._meta.pk.column
+    label, pk = model._meta.label_lower, pk_column(model)
     between, params = _between(connection.ops.quote_name(pk), low, high)
     with connection.cursor() as cursor:
         cursor.execute(select_sql(model, between), params)
@@ -449,14 +512,14 @@ def _check_range(
     for record_id in sorted(rows.keys() | events.keys()):
         latest, misfiled = events.get(record_id, (None, []))
         report.findings.extend(StateFinding(label, record_id, StateDamage.MISFILED, event_id=e) for e in misfiled)
-        damage = _compare(model, record_id, rows.get(record_id), latest, keys, system)
+        damage = _compare(model, record_id, rows.get(record_id), latest, keys=keys, system=system)
         if damage is None:
             report.committed += record_id in rows
-        elif damage == "uncommitted":
+        elif damage is UNCOMMITTED:
             report.uncommitted += 1
             if collect:
                 report.uncommitted_records.append((model, record_id, latest.subject if latest else None))
-        else:
+        elif isinstance(damage, StateDamage):
             report.findings.append(StateFinding(label, record_id, damage, event_id=latest.event_id if latest else None))
 
 
@@ -465,16 +528,17 @@ def _compare(
     record_id: int,
     row: dict[str, Any] | None,
     latest: Summary | None,
+    *,
     keys: dict[int, bytes | None],
     system: bytes | None,
-) -> StateDamage | str | None:
+) -> StateDamage | object | None:
     deleted = latest is not None and (latest.state == DELETED or (latest.state is None and latest.action in DELETIONS))
     if row is None:
         return None if deleted or latest is None else StateDamage.DELETED
     if latest is None or deleted:
         return StateDamage.INSERTED
     if latest.state is None:
-        return "uncommitted"
+        return UNCOMMITTED
     scheme, _, expected = latest.state.partition(":")
     key = system if scheme == SYSTEM_KEYED else keys.get(latest.subject) if latest.subject is not None else None
     if key is None or scheme not in (SUBJECT_KEYED, SYSTEM_KEYED):
@@ -548,7 +612,9 @@ def _same(live: Any, recorded: Any) -> bool:
     return bool(json_value(live) == recorded)
 
 
-def _confirms(model: type[models.Model], pk: int, live: models.Model, differing: dict[Any, Any], events: list[Any]) -> bool:
+def _confirms(
+    model: type[models.Model], pk: int, live: models.Model, differing: dict[Any, Any], events: list[Any]
+) -> bool:
     """Whether the live row with the recorded values put back is the committed state."""
     latest = next((s for e in reversed(events) if (s := summary(e.pk, e.canonical)) and s.writes), None)
     if latest is None or latest.state is None or ":" not in latest.state:
@@ -591,14 +657,10 @@ def commit_state(*, actor: Any, chunk: int = 1000) -> int:
     Run once after an upgrade: a change made outside Registru before it is committed as if it
     were Registru's, so run ``verify`` (the trail) first, and keep its result.
     """
-    report = StateReport()
-    master, system = vault.master_key(), vault.system_state_key()
     committed = 0
     for model in audited_models():
         for low, high in _ranges(model):
-            report.uncommitted_records.clear()
-            _check_range(model, low, high, report, master, system, collect=True)
-            records = list(report.uncommitted_records)
+            records = _check_part((model._meta.label_lower, low, high), collect=True).uncommitted_records
             for start in range(0, len(records), chunk):
                 committed += commit_records(records[start : start + chunk], actor=actor)
     return committed

@@ -83,7 +83,8 @@ def record_many(drafts: Sequence[Draft], *, actor: Any, new_subjects: Sequence[i
     subjects = {
         draft.subject_id
         for draft in drafts
-        if draft.subject_id is not None and (draft.changes or (draft.commit_state and state.is_audited(type(draft.target))))
+        if draft.subject_id is not None
+        and (draft.changes or (draft.commit_state and state.is_audited(type(draft.target))))
     }
     made = vault.new_keys(list(dict.fromkeys(new_subjects)))
     ids, key_rows = _allocate(len(drafts), vault.unknown(subjects.difference(new_subjects)), made)

@@ -59,7 +59,7 @@ class Command(BaseCommand):
 
     def _verify(self, options: dict[str, Any]) -> None:
         if options["state"]:
-            self._verify_state()
+            self._verify_state(max(options["workers"], 1))
             return
         files = [self._read_checkpoint(path) for path in options["checkpoint"]]
         stored = [checkpoints.as_checkpoint(c) for c in AuditCheckpoint.objects.order_by("seq")]
@@ -74,10 +74,10 @@ class Command(BaseCommand):
         if not report.intact:
             sys.exit(1)
 
-    def _verify_state(self) -> None:
+    def _verify_state(self, workers: int) -> None:
         from registru.audit.state import verify_state
 
-        report = verify_state()
+        report = verify_state(workers=workers)
         self.stdout.write(
             f"{report.checked} records checked: {report.committed} bound to the trail, "
             f"{report.uncommitted} not yet committed."
@@ -85,7 +85,9 @@ class Command(BaseCommand):
         if report.intact:
             self.stdout.write(self.style.SUCCESS("The live records are the state the trail committed to."))
             return
-        self.stdout.write(self.style.ERROR(f"The live records differ from the trail: {len(report.findings)} finding(s)."))
+        self.stdout.write(
+            self.style.ERROR(f"The live records differ from the trail: {len(report.findings)} finding(s).")
+        )
         for finding in report.findings[:200]:
             self.stdout.write(f"  {finding}")
         sys.exit(1)
