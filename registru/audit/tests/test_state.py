@@ -265,3 +265,25 @@ def test_the_summary_of_an_event_is_what_its_json_says(records) -> None:
         assert summary.subject == document["subject"]
         assert list(summary.target) == document["target"]
         assert summary.writes == bool(document["changes"] or "state" in document)
+
+
+# Several processes ------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_several_processes_find_what_one_finds(cast, monkeypatch) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("the SQLite test database lives in memory: one process checks it")
+    monkeypatch.setattr(state, "CHUNK", 2)  # many ranges, so that each process takes several
+    note_about(cast.andrei_person, "Sunat")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('registru.audit_context', 'on', false)")  # for the session
+        try:
+            cursor.execute("UPDATE people_person SET city = 'Brașov' WHERE id = %s", [cast.carol_person.pk])
+            cursor.execute("UPDATE people_note SET body = 'Altceva' WHERE person_id = %s", [cast.andrei_person.pk])
+        finally:
+            cursor.execute("SELECT set_config('registru.audit_context', '', false)")
+    alone, side_by_side = verify_state(), verify_state(workers=2)
+    assert [str(f) for f in side_by_side.findings] == [str(f) for f in alone.findings]
+    assert (side_by_side.checked, side_by_side.committed) == (alone.checked, alone.committed)
+    assert [(f.model, f.fields) for f in alone.findings] == [("people.note", ("body",)), ("people.person", ("city",))]
