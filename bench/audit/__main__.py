@@ -3,6 +3,7 @@
     python -m bench.audit b1                  # B1 audited writes, PostgreSQL 1 and 4 writers, SQLite 1
     python -m bench.audit b3                  # B3 sealing and verification of 1,000,000 events
     python -m bench.audit b10                 # B10 encryption overhead, and shredding
+    python -m bench.audit state               # verify --state of 1,000,000 people, SQLite and PostgreSQL
     python -m bench.audit b1 --smoke          # seconds, to see that it works
 
 Results are printed as Markdown and saved as JSON under var/bench-audit/results/;
@@ -54,6 +55,14 @@ def main(argv: list[str]) -> int:
     _writes_options(b10)
     b10.set_defaults(repeat=2)
     b10.add_argument("--shred-persons", type=int, default=1000, help="people shredded one by one (default 1000)")
+    st = sub.add_parser("state", help="verify --state: live records against the trail, against a plain read")
+    st.add_argument("--db", action="append", choices=env.ENGINES, help="database (repeatable; default both)")
+    st.add_argument("--people", type=int, help="people (default 1,000,000; smoke 2,000)")
+    st.add_argument("--sample", type=int, default=1000, help="people made through the services (default 1,000)")
+    st.add_argument("--rounds", type=int, help="check/floor rounds, alternated (default 3)")
+    st.add_argument("--reuse", action="store_true", help="reuse the people seeded by an earlier run")
+    st.add_argument("--rebuild", action="store_true", help="rebuild the migrated template database")
+    st.add_argument("--smoke", action="store_true", help="2,000 people, to see that it works")
     prof = sub.add_parser("profile", help="SQL statements per operation and a cProfile of one writer")
     prof.add_argument("--db", action="append", choices=env.ENGINES, help="database (default postgres)")
     prof.add_argument("--contender", dest="contenders", action="append", help="as for b1 (repeatable)")
@@ -71,6 +80,9 @@ def main(argv: list[str]) -> int:
     profrun = sub.add_parser("_profile")
     profrun.add_argument("spec")
     profrun.add_argument("--out", required=True)
+    strun = sub.add_parser("_state")
+    strun.add_argument("spec")
+    strun.add_argument("--out", required=True)
     b3run = sub.add_parser("_b3")
     b3run.add_argument("spec")
     b3run.add_argument("--out", required=True)
@@ -88,6 +100,10 @@ def main(argv: list[str]) -> int:
         from bench.audit.profiling import profile
 
         profile(args)
+    elif args.benchmark == "state":
+        from bench.audit.state import bench_state
+
+        bench_state(args)
     elif args.benchmark == "b3":
         from bench.audit.verification import b3 as run_b3
 
@@ -106,6 +122,10 @@ def main(argv: list[str]) -> int:
             from bench.audit.profiling import run_profile
 
             write_json(args.out, run_profile(json.loads(args.spec)))
+        elif args.benchmark == "_state":
+            from bench.audit.state import run_process
+
+            write_json(args.out, run_process(json.loads(args.spec)))
         elif args.benchmark == "_shred":
             from bench.audit.writes import run_shred
 

@@ -72,6 +72,7 @@ class AuditAction(models.TextChoices):
     CONSENT_PROOF_EXPORTED = "consent.proof_exported", _("downloaded the person's consent proof")
     MAIL_READ = "mail.read", _("read a message in the local mailbox")
     TRAIL_PRUNED = "trail.pruned", _("deleted old audit events (retention)")
+    STATE_COMMITTED = "record.state_committed", _("committed the record's current state to the trail")
     FIELD_REVEALED = "person.field_revealed", _("revealed a masked field")
     # Access control and security events.
     ACCESS_DENIED = "security.access_denied", _("was refused access")

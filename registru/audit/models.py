@@ -194,6 +194,12 @@ class TrailVerification(AppendOnly):
     unsealed = models.BigIntegerField()
     checkpoint = models.TextField(blank=True, help_text="The latest checkpoint it was checked against.")
     first_finding = models.TextField(blank=True)
+    # The live records against the states their events committed to (audit.state); NULL where
+    # that was not checked in this run.
+    state_records = models.BigIntegerField(null=True, blank=True)
+    state_uncommitted = models.BigIntegerField(null=True, blank=True)
+    state_findings = models.BigIntegerField(null=True, blank=True)
+    state_first_finding = models.TextField(blank=True, default="")
 
     objects = AppendOnlyQuerySet["TrailVerification"].as_manager()
 
@@ -202,3 +208,8 @@ class TrailVerification(AppendOnly):
 
     def __str__(self) -> str:
         return f"verification {self.finished_at:%Y-%m-%d %H:%M}: {'intact' if self.intact else 'damaged'}"
+
+    @property
+    def state_changed(self) -> bool:
+        """Live records were found changed, inserted or deleted outside Registru."""
+        return bool(self.state_findings)

@@ -1,6 +1,6 @@
 """Periodic work on the trail: sealing every minute, a signed checkpoint every
-``AUDIT_CHECKPOINT_MINUTES`` (and at once when asked), a verification and a mailed checkpoint
-every night."""
+``AUDIT_CHECKPOINT_MINUTES`` (and at once when asked), and every night a mailed checkpoint and a
+full verification of the trail and of the live records against the states it committed to."""
 
 from __future__ import annotations
 
@@ -41,5 +41,7 @@ def checkpoint_now() -> int:
 
 @task()
 def verify_trail() -> bool:
-    """Verify the whole trail in the background (the DPO's "verify now")."""
-    return run_verification().intact
+    """Verify the whole trail, and the live records against it, in the background (the DPO's
+    "verify now")."""
+    verification = run_verification()
+    return verification.intact and not verification.state_changed

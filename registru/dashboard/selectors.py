@@ -70,6 +70,11 @@ class TrailState:
         return self.verification is not None and not self.verification.intact
 
     @property
+    def live_data_changed(self) -> bool:
+        """The last verification found live records changed outside Registru (audit.state)."""
+        return self.verification is not None and self.verification.state_changed
+
+    @property
     def verification_overdue(self) -> bool:
         return self.verification is None or self.now - self.verification.finished_at > AUDIT_OVERDUE
 
@@ -83,7 +88,7 @@ class TrailState:
 
     @property
     def wrong(self) -> bool:
-        return self.damaged or self.verification_overdue or self.checkpoint_overdue
+        return self.damaged or self.live_data_changed or self.verification_overdue or self.checkpoint_overdue
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 import json
 import secrets
 from collections.abc import Iterable, Iterator
@@ -439,3 +440,28 @@ def rotate_master(new_key: keys.MasterKey) -> int:
     _verified.discard(old.fingerprint)
     _verified.add(new_key.fingerprint)
     return count
+
+
+# --- keys for the state commitments of the audit trail (docs/audit.md, "Live data bound to
+# the trail") --------------------------------------------------------------------------------
+
+STATE_MAC_INFO: Final = b"registru:state-mac:v1"
+# The system's own data key sits under this reserved id (people's ids start at 1): wrapped by
+# the master key like a person's, so it needs the master key, is rewrapped by ``rotate_master``
+# with every other key, and is never shredded.
+SYSTEM_KEY_ID: Final = 0
+
+
+def state_mac_key(data_key: bytes) -> bytes:
+    """The key that MACs a record's state, derived from a data key: HKDF-Expand (RFC 5869,
+    SHA-256, 32 bytes) with the data key as the pseudorandom key (it is uniformly random, so
+    HKDF-Extract adds nothing). Without the data key it cannot be computed, so shredding the
+    key ends every test of a guess against the person's commitments."""
+    return hmac.digest(data_key, STATE_MAC_INFO + b"\x01", "sha256")
+
+
+def system_state_key(*, create: bool = False) -> bytes | None:
+    """The MAC key for the states of records that are no person's (and of erased people's
+    blanked records): derived from the system's data key, made on first use if ``create``."""
+    key = data_key(SYSTEM_KEY_ID, create=create)
+    return None if key is None else state_mac_key(key)

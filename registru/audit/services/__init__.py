@@ -15,6 +15,7 @@ from django.apps import apps
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from registru.audit import state
 from registru.audit.actions import AuditAction
 from registru.audit.canonical import FORMAT_VERSION, canonical_text, json_value, leaf_hash
 from registru.audit.models import AuditEvent
@@ -46,6 +47,8 @@ class Draft:
     changes: Changes = field(default_factory=dict)
     reason: str = ""
     subject_id: int | None = None
+    # Commit the record's state even though the event changes nothing (a baseline).
+    commit_state: bool = False
 
 
 def record(
@@ -77,11 +80,17 @@ def record_many(drafts: Sequence[Draft], *, actor: Any, new_subjects: Sequence[i
     # service call): each key is read and unwrapped once, not once per encrypted value.
     # On PostgreSQL the keys not yet unwrapped are read, and the new people's keys stored, in
     # the round trip that takes the positions.
-    subjects = {draft.subject_id for draft in drafts if draft.subject_id is not None and draft.changes}
+    subjects = {
+        draft.subject_id
+        for draft in drafts
+        if draft.subject_id is not None
+        and (draft.changes or (draft.commit_state and state.is_audited(type(draft.target))))
+    }
     made = vault.new_keys(list(dict.fromkeys(new_subjects)))
     ids, key_rows = _allocate(len(drafts), vault.unknown(subjects.difference(new_subjects)), made)
     with vault.keys_for(subjects, rows=key_rows):
-        return _write(drafts, ids, origin)
+        # The state each event commits to: the record as this write leaves it (audit.state).
+        return _write(drafts, ids, origin, state.commitments(drafts))
 
 
 COLUMNS = (
@@ -91,8 +100,11 @@ COLUMNS = (
 INSERT_EVENT = f"INSERT INTO audit_auditevent ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))})"  # noqa: S608
 
 
-def _write(drafts: Sequence[Draft], ids: list[int], origin: Origin) -> list[AuditEvent]:
-    events = [_event(draft, event_id, origin) for draft, event_id in zip(drafts, ids, strict=True)]
+def _write(drafts: Sequence[Draft], ids: list[int], origin: Origin, states: Sequence[str | None]) -> list[AuditEvent]:
+    events = [
+        _event(draft, event_id, origin, committed)
+        for draft, event_id, committed in zip(drafts, ids, states, strict=True)
+    ]
     # A plain INSERT: compiling the ORM's INSERT of thirteen columns took longer than the
     # event's encryption and hash together. The values are the ORM's own (the time adapted by
     # the backend, as the ORM does), and the instances are marked saved, as bulk_create does.
@@ -193,7 +205,7 @@ class Origin:
     request_id: str
 
 
-def _event(draft: Draft, event_id: int, origin: Origin) -> AuditEvent:
+def _event(draft: Draft, event_id: int, origin: Origin, committed: str | None = None) -> AuditEvent:
     model = type(draft.target)
     stored = StoredValues(model, draft.subject_id)
     changes = {name: [stored(name, old), stored(name, new)] for name, (old, new) in draft.changes.items()}
@@ -210,6 +222,8 @@ def _event(draft: Draft, event_id: int, origin: Origin) -> AuditEvent:
         "changes": changes,
         "reason": draft.reason,
     }
+    if committed is not None:
+        document["state"] = committed
     canonical = canonical_text(document)
     return AuditEvent(
         id=event_id,

@@ -7,20 +7,28 @@ from django.utils import timezone
 
 from registru.audit.models import AuditCheckpoint, TrailVerification
 from registru.audit.services.checkpoints import as_checkpoint
+from registru.audit.state import StateReport, verify_state
 from registru.audit.verify import Report, verify
 from registru.core.context import service_scope
 
 
-def run_verification() -> TrailVerification:
-    """Verify the whole trail against every stored checkpoint and record the outcome."""
+def run_verification(*, live_state: bool = True) -> TrailVerification:
+    """Verify the whole trail against every stored checkpoint and record the outcome; with
+    ``live_state``, also the live records against the states the trail committed to."""
     stored = list(AuditCheckpoint.objects.order_by("seq"))
     report = verify(checkpoints=[as_checkpoint(checkpoint) for checkpoint in stored])
-    return _record(report, str(stored[-1]) if stored else "")
+    return _record(report, str(stored[-1]) if stored else "", verify_state() if live_state else None)
 
 
-def _record(report: Report, checkpoint: str) -> TrailVerification:
+def _record(report: Report, checkpoint: str, live: StateReport | None = None) -> TrailVerification:
+    state_fields = {}
+    if live is not None:
+        state_fields = {
+            "state_records": live.checked, "state_uncommitted": live.uncommitted,
+            "state_findings": len(live.findings), "state_first_finding": str(live.first or ""),
+        }  # fmt: skip
     with transaction.atomic(), service_scope():
         return TrailVerification.objects.create(
             finished_at=timezone.now(), intact=report.intact, events=report.events, batches=report.batches,
-            unsealed=report.unsealed, checkpoint=checkpoint, first_finding=str(report.first or ""),
+            unsealed=report.unsealed, checkpoint=checkpoint, first_finding=str(report.first or ""), **state_fields,
         )  # fmt: skip

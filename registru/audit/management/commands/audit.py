@@ -1,4 +1,5 @@
-"""``registru audit verify | seal | checkpoint | export | prune | keygen | rotate-key | public-key``.
+"""``registru audit verify [--state] | seal | checkpoint | export | prune | commit-state | keygen |
+rotate-key | public-key``.
 
 ``verify`` exits 0 when the trail is intact, 1 when damage is found, 2 on usage errors (a
 missing signing key among them: it is restored from the backup, never made anew by a check).
@@ -44,6 +45,10 @@ class Command(BaseCommand):
         check.add_argument("--deep", action="store_true", help="Also read every event's own position.")
         check.add_argument("--quiet", action="store_true", help="No progress output.")
         check.add_argument(
+            "--state", action="store_true",
+            help="Instead, compare every audited record's live row with the state its latest event committed to.",
+        )  # fmt: skip
+        check.add_argument(
             "--workers", type=int, default=os.cpu_count() or 1,
             help="Processes that check batches side by side (default: one per CPU; 1: this process only).",
         )  # fmt: skip
@@ -54,6 +59,9 @@ class Command(BaseCommand):
         sub.add_parser("public-key", help="Print the public keys that verification trusts (the signing key last).")
         sub.add_parser("keygen", help="Make the signing key of a new installation (refuses to replace one).")
         sub.add_parser("rotate-key", help="A new signing key, endorsed by the current one.")
+        sub.add_parser(
+            "commit-state", help="Commit the state of every record whose latest event has none (after an upgrade)."
+        )
         export = sub.add_parser("export", help="Export a person's trail (or the whole trail) as PDF, JSON or CSV.")
         export.add_argument("--person", type=int, help="The person's id (default: the whole trail).")
         export.add_argument("--format", choices=["pdf", "json", "csv"], required=True)
@@ -68,6 +76,9 @@ class Command(BaseCommand):
             getattr(self, "_" + options["action"].replace("-", "_"))(options)
 
     def _verify(self, options: dict[str, Any]) -> None:
+        if options["state"]:
+            self._verify_state(max(options["workers"], 1))
+            return
         files = [self._read_checkpoint(path) for path in options["checkpoint"]]
         if options["workers"] < 1:
             raise CommandError("--workers must be at least 1", returncode=2)
@@ -83,6 +94,31 @@ class Command(BaseCommand):
         self._print_report(report)
         if not report.intact:
             sys.exit(1)
+
+    def _verify_state(self, workers: int) -> None:
+        from registru.audit.state import verify_state
+
+        report = verify_state(workers=workers)
+        self.stdout.write(
+            f"{report.checked} records checked: {report.committed} bound to the trail, "
+            f"{report.uncommitted} not yet committed."
+        )
+        if report.intact:
+            self.stdout.write(self.style.SUCCESS("The live records are the state the trail committed to."))
+            return
+        self.stdout.write(
+            self.style.ERROR(f"The live records differ from the trail: {len(report.findings)} finding(s).")
+        )
+        for finding in report.findings[:200]:
+            self.stdout.write(f"  {finding}")
+        sys.exit(1)
+
+    def _commit_state(self, options: dict[str, Any]) -> None:
+        from registru.audit.state import commit_state
+        from registru.core.actors import SystemActor
+
+        committed = commit_state(actor=SystemActor("command line"))
+        self.stdout.write(f"{committed} records committed to the trail.")
 
     def _read_checkpoint(self, path: str) -> Checkpoint:
         try:
