@@ -7,8 +7,9 @@ from django.utils import timezone
 
 from registru.audit.models import AuditCheckpoint, TrailVerification
 from registru.audit.services.checkpoints import as_checkpoint
+from registru.audit.signing import KeyHistoryError, SigningKeyMissingError
 from registru.audit.state import StateReport, verify_state
-from registru.audit.verify import Report, verify
+from registru.audit.verify import Damage, Finding, Report, verify
 from registru.core.context import service_scope
 
 
@@ -16,7 +17,12 @@ def run_verification(*, live_state: bool = True) -> TrailVerification:
     """Verify the whole trail against every stored checkpoint and record the outcome; with
     ``live_state``, also the live records against the states the trail committed to."""
     stored = list(AuditCheckpoint.objects.order_by("seq"))
-    report = verify(checkpoints=[as_checkpoint(checkpoint) for checkpoint in stored])
+    try:
+        report = verify(checkpoints=[as_checkpoint(checkpoint) for checkpoint in stored])
+    except (SigningKeyMissingError, KeyHistoryError) as exc:
+        # Without the keys it trusts, the trail cannot be held to its checkpoints: that is
+        # recorded as a failed verification (the dashboard shows it), not a silent error.
+        report = Report(findings=[Finding(Damage.CHECKPOINT_INVALID, None, f"not verified: {exc}")])
     return _record(report, str(stored[-1]) if stored else "", verify_state() if live_state else None)
 
 

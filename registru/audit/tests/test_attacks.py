@@ -383,3 +383,11 @@ def test_a_checkpoint_can_be_asked_for_at_once(cast, own_key: Path, django_captu
 
 def test_os_environ_is_left_as_found() -> None:
     assert os.environ.get("REGISTRU_AUDIT_TRUSTED_KEYS") is None
+
+
+def test_the_nightly_verification_records_a_missing_key_as_a_failure(trail, tmp_path: Path, monkeypatch) -> None:
+    from registru.audit.services.verification import run_verification
+
+    monkeypatch.setenv("REGISTRU_AUDIT_SIGNING_KEY_FILE", str(tmp_path / "gone.key"))
+    outcome = run_verification(live_state=False)
+    assert (outcome.intact, "audit signing key" in outcome.first_finding) == (False, True)
