@@ -8,7 +8,7 @@ people read ``[erased]``. The format is documented in docs/audit.md.
 Memory stays bounded whatever the size of the trail: events are read ``CHUNK`` at a time, in id
 order, and each is checked, written and let go before the next chunk is read; a PDF of more
 than ``PDF_PART`` events is made as numbered parts in a ZIP archive, since WeasyPrint holds the
-whole layout of a document in memory (about 0.1 MB per event).
+whole layout of a document in memory (0.1 to 0.2 MB per event).
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ from registru.audit.services.checkpoints import as_checkpoint
 FORMAT = "registru-trail/1"
 FONTS = Path(__file__).resolve().parent / "fonts"
 CHUNK = 500  # events read from the database at a time
-PDF_PART = 1000  # events in one PDF document; more are made as parts (measured in bench/audit)
+# Events in one PDF document; more are made as parts. WeasyPrint holds a document's whole layout:
+# 500 events of the whole trail peak near 200 MB in the rendering process (bench/audit/exporting.py).
+PDF_PART = 500
 
 type Progress = Callable[[int], None]
 

@@ -43,15 +43,23 @@ def job_id_of(response: Any) -> int:
     return int(response["Location"].rstrip("/").rsplit("/", 1)[1])
 
 
-def run_queued(monkeypatch: pytest.MonkeyPatch, capture: Any, client: Any, url: str) -> Any:
+@pytest.fixture
+def worker(monkeypatch, django_capture_on_commit_callbacks):
     """Ask, and let the queue run the job as a worker would when the request commits."""
-    monkeypatch.setattr(HUEY, "immediate", True)
-    with capture(execute=True):
-        return client.get(url)
+
+    def ask_and_run(client: Any, url: str) -> Any:
+        monkeypatch.setattr(HUEY, "immediate", True)
+        try:
+            with django_capture_on_commit_callbacks(execute=True):
+                return client.get(url)
+        finally:
+            monkeypatch.setattr(HUEY, "immediate", False)
+
+    return ask_and_run
 
 
 def test_it_makes_a_long_pdf_in_the_background_and_shows_its_progress(
-    cast, long_trail, client_for, monkeypatch, django_capture_on_commit_callbacks
+    cast, long_trail, client_for, worker, monkeypatch
 ) -> None:
     dora = client_for(cast.dora)
     seen = []
@@ -64,7 +72,7 @@ def test_it_makes_a_long_pdf_in_the_background_and_shows_its_progress(
 
     monkeypatch.setattr(export_jobs, "_update", update_and_look)
     url = f"/people/{long_trail.pk}/history/export/?format=pdf"
-    job_id = job_id_of(run_queued(monkeypatch, django_capture_on_commit_callbacks, dora, url))
+    job_id = job_id_of(worker(dora, url))
 
     total = AuditEvent.objects.filter(subject_id=long_trail.pk).exclude(action="trail.exported").count()
     assert f"{PART} of {total} events written" in seen[0]
@@ -79,11 +87,9 @@ def test_it_makes_a_long_pdf_in_the_background_and_shows_its_progress(
     assert all(part.startswith(b"%PDF") for part in parts)
 
 
-def test_the_background_export_is_recorded_as_the_requesters(
-    cast, long_trail, client_for, monkeypatch, django_capture_on_commit_callbacks
-) -> None:
+def test_the_background_export_is_recorded_as_the_requesters(cast, long_trail, client_for, worker) -> None:
     url = f"/people/{long_trail.pk}/history/export/?format=pdf"
-    run_queued(monkeypatch, django_capture_on_commit_callbacks, client_for(cast.dora), url)
+    worker(client_for(cast.dora), url)
     event = AuditEvent.objects.get(action="trail.exported")
     assert (event.actor_id, event.subject_id, event.channel) == (cast.dora.pk, long_trail.pk, "task")
     assert event.reason.startswith("PDF, ")
@@ -96,14 +102,12 @@ def test_a_short_pdf_is_still_made_at_once(cast, long_trail, client_for, monkeyp
 
 
 @pytest.mark.parametrize("other", ["audra", "bob", "dora2"])
-def test_only_the_requester_sees_the_job_and_downloads_its_file(
-    cast, long_trail, client_for, monkeypatch, django_capture_on_commit_callbacks, other
-) -> None:
+def test_only_the_requester_sees_the_job_and_downloads_its_file(cast, long_trail, client_for, worker, other) -> None:
     from registru.accounts.roles import Role
     from registru.testing.factories import UserFactory
 
     url = f"/people/{long_trail.pk}/history/export/?format=pdf"
-    job_id = job_id_of(run_queued(monkeypatch, django_capture_on_commit_callbacks, client_for(cast.dora), url))
+    job_id = job_id_of(worker(client_for(cast.dora), url))
     user = UserFactory(username="dora2", role=Role.DPO) if other == "dora2" else getattr(cast, other)
     stranger = client_for(user)
     assert stranger.get(f"/audit/export/jobs/{job_id}/").status_code == 404
@@ -149,12 +153,10 @@ def test_a_job_whose_worker_died_does_not_block_its_user_for_ever(cast, long_tra
     assert job_id_of(ask(dora, long_trail.pk)) != first
 
 
-def test_the_file_is_deleted_when_its_time_is_up(
-    cast, long_trail, client_for, monkeypatch, settings, django_capture_on_commit_callbacks
-) -> None:
+def test_the_file_is_deleted_when_its_time_is_up(cast, long_trail, client_for, worker, monkeypatch) -> None:
     dora = client_for(cast.dora)
     url = f"/people/{long_trail.pk}/history/export/?format=pdf"
-    job_id = job_id_of(run_queued(monkeypatch, django_capture_on_commit_callbacks, dora, url))
+    job_id = job_id_of(worker(dora, url))
     job = export_jobs.job_for(cast.dora, job_id)
     assert job is not None
     assert export_jobs.expire_jobs() == 0  # still within its time
