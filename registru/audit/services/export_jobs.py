@@ -122,9 +122,9 @@ def request_pdf(
     of theirs is being made. The export is recorded in the trail when the file is made."""
     from registru.audit.tasks import make_trail_pdf
 
-    job = _claim(actor.pk)
+    job_id = _claim(actor.pk)
     now = timezone.now().isoformat()
-    job = TrailJob(job, actor.pk, person_id, _criteria(criteria), language, total, created_at=now, updated_at=now)
+    job = TrailJob(job_id, actor.pk, person_id, _criteria(criteria), language, total, created_at=now, updated_at=now)
     _save(job)
     try:
         make_trail_pdf.enqueue(actor.pk, job.id)

@@ -111,7 +111,7 @@ def test_the_json_holds_the_leaves_of_the_batches_with_exported_events_only(pers
 def test_it_leaves_out_events_recorded_after_the_export_started(person, cast, tmp_path: Path, monkeypatch) -> None:
     """A trail that grows while it is written ends where it stood at the start."""
     original = exports.Prover.check
-    recorded = []
+    recorded: list[object] = []
 
     def check_and_record(prover: exports.Prover, event: AuditEvent) -> None:
         if not recorded:
