@@ -145,14 +145,6 @@ class Prover:
         return bytes(batch.leaves)[index * 32 : (index + 1) * 32]
 
 
-def prove(events: Iterable[AuditEvent]) -> Proof:
-    """Check each event against its own hash and its sealed batch (an inclusion check)."""
-    prover = Prover()
-    for event in sorted(events, key=lambda event: event.pk):
-        prover.check(event)
-    return prover.proof()
-
-
 # --- JSON -----------------------------------------------------------------------------------
 
 

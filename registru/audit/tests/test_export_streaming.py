@@ -160,3 +160,15 @@ def test_a_pdf_in_parts_holds_every_event_once_in_numbered_parts(person, tmp_pat
     assert f"Part 2 of 3: events #{ids[8]} to #{ids[15]}" in texts[1]
     for index, event_id in enumerate(ids):
         assert [f"#{event_id} ·" in text for text in texts].count(True) == 1, index
+
+
+def test_the_command_makes_a_long_pdf_in_parts_when_asked_for_a_zip(person, tmp_path: Path, monkeypatch) -> None:
+    from django.core.management import call_command
+
+    monkeypatch.setattr(exports, "PDF_PART", 8)
+    out = io.StringIO()
+    call_command("audit", "export", "--person", str(person.pk), "--format", "pdf", "--out", str(tmp_path / "t.zip"),
+                 stdout=out)  # fmt: skip
+    assert "20 events written" in out.getvalue()
+    with zipfile.ZipFile(tmp_path / "t.zip") as archive:
+        assert len(archive.namelist()) == 3
