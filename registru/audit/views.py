@@ -156,12 +156,11 @@ def export_job(request: HttpRequest, job_id: int) -> HttpResponse:
 @never_cache
 @require_GET
 def export_job_download(request: HttpRequest, job_id: int) -> HttpResponseBase:
-    path = export_jobs.ready_file(request.user, job_id)
-    if path is None:
+    job = export_jobs.ready_job(request.user, job_id)
+    if job is None:
         raise Http404
-    job = export_jobs.job_for(request.user, job_id)
-    name = _filename(job.person_id if job else None, "zip").replace(".zip", "-pdf.zip")
-    response = FileResponse(path.open("rb"), as_attachment=True, filename=name, content_type="application/zip")
+    name = _filename(job.person_id, "zip").replace(".zip", "-pdf.zip")
+    response = FileResponse(job.file.open("rb"), as_attachment=True, filename=name, content_type="application/zip")
     response["Cache-Control"] = "no-store"
     return response
 

@@ -96,8 +96,13 @@ class TrailJob:
                 values[name] = date.fromisoformat(values[name])
         return TrailFilter(**values)
 
-    def stale(self, now: datetime) -> bool:
-        return self.active and datetime.fromisoformat(self.updated_at) < now - STALE
+    def stale(self, now: datetime, after: timedelta | None = None) -> bool:
+        return self.active and datetime.fromisoformat(self.updated_at) < now - (after or STALE)
+
+    @property
+    def dead(self) -> bool:
+        """Queued or running, but unchanged for too long: its worker is gone."""
+        return self.stale(timezone.now())
 
 
 def root() -> Path:
@@ -252,16 +257,19 @@ def job_for(user: Any, job_id: int) -> TrailJob | None:
     return job
 
 
-def ready_file(user: Any, job_id: int) -> Path | None:
+def ready_job(user: Any, job_id: int) -> TrailJob | None:
+    """The user's own job ``job_id`` if its file is there to download."""
     job = job_for(user, job_id)
     if job is None or job.status != Status.READY or not job.file.exists():
         return None
-    return job.file
+    return job
 
 
 def _expired(job: TrailJob, now: datetime) -> bool:
+    # A dead job stops blocking its user after STALE, and its page says it failed; it goes
+    # when a made file would.
     expires = job.expires
-    return (expires is not None and expires <= now) or job.stale(now)
+    return (expires is not None and expires <= now) or job.stale(now, after=keep_for())
 
 
 # --- Expiry (periodic) ----------------------------------------------------------------------

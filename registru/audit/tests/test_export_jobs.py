@@ -11,6 +11,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from huey.contrib.djhuey import HUEY
 
 from registru.audit import exports
@@ -150,7 +151,11 @@ def test_a_job_whose_worker_died_does_not_block_its_user_for_ever(cast, long_tra
     first = job_id_of(ask(dora, long_trail.pk))
     assert ask(dora, long_trail.pk)["Location"] == f"/audit/export/jobs/{first}/"
     monkeypatch.setattr(export_jobs, "STALE", timedelta(seconds=-1))  # as if long unchanged
+    assert "could not be made" in dora.get(f"/audit/export/jobs/{first}/").content.decode()
     assert job_id_of(ask(dora, long_trail.pk)) != first
+    later = timezone.now() + export_jobs.keep_for() + timedelta(seconds=1)
+    monkeypatch.setattr(export_jobs, "timezone", SimpleNamespace(now=lambda: later))  # the jobs' clock only
+    assert export_jobs.expire_jobs() == 2  # the dead one and the new one, never run either
 
 
 def test_the_file_is_deleted_when_its_time_is_up(cast, long_trail, client_for, worker, monkeypatch) -> None:
