@@ -156,6 +156,8 @@ def export_job(request: HttpRequest, job_id: int) -> HttpResponse:
 @never_cache
 @require_GET
 def export_job_download(request: HttpRequest, job_id: int) -> HttpResponseBase:
+    """The ZIP of PDF parts, to its requester only, until it expires (the export itself was
+    recorded in the trail when the file was made)."""
     job = export_jobs.ready_job(request.user, job_id)
     if job is None:
         raise Http404
