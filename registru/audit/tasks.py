@@ -45,3 +45,22 @@ def verify_trail() -> bool:
     "verify now")."""
     verification = run_verification()
     return verification.intact and not verification.state_changed
+
+
+# --- Trail exports made in the background (services/export_jobs.py) --------------------------
+
+
+@task()
+def make_trail_pdf(user_id: int, job_id: int) -> str:
+    """Make a long trail's PDF, in parts, for the user who asked for it."""
+    from registru.audit.services import export_jobs
+
+    return export_jobs.run_pdf(user_id, job_id)
+
+
+@db_periodic_task(crontab(minute="*/10"))
+def expire_trail_exports() -> int:
+    """Delete the trail exports whose time is up, and the state of jobs whose worker died."""
+    from registru.audit.services import export_jobs
+
+    return export_jobs.expire_jobs()

@@ -8,19 +8,22 @@ from pathlib import Path
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
 
 from registru.accounts.roles import Capability
+from registru.audit import exports
 from registru.audit.forms import TrailFilterForm
 from registru.audit.presenters import present_across_people
 from registru.audit.selectors import TrailFilter, may_read_trail, staff_actors, trail_for, trail_status
-from registru.audit.services.exporting import export_trail
+from registru.audit.services import export_jobs
+from registru.audit.services.exporting import export_trail, trail_events
 from registru.core.pagination import InvalidCursorError, Sort, paginate
 
 FORMATS = {"pdf": "application/pdf", "json": "application/json", "csv": "text/csv; charset=utf-8"}
@@ -85,10 +88,17 @@ def verify_now(request: HttpRequest) -> HttpResponse:
 
 
 def trail_download(request: HttpRequest, *, person_id: int | None, criteria: TrailFilter) -> HttpResponseBase:
-    """Build the export in a temporary file and stream it (the file goes when the response ends)."""
+    """Build the export in a temporary file and stream it (the file goes when the response ends);
+    a PDF of more events than one document holds is made in the background instead."""
     fmt = request.GET.get("format", "pdf")
     if fmt not in FORMATS:
         fmt = "pdf"
+    try:
+        total = trail_events(person_id, criteria).count() if fmt == "pdf" else 0
+    except LookupError:
+        return _nothing_to_export(request, person_id)
+    if export_jobs.made_in_background(total):
+        return _pdf_in_background(request, person_id=person_id, criteria=criteria, total=total)
     handle = tempfile.NamedTemporaryFile(suffix=f".{fmt}", delete=False)  # noqa: SIM115 (closed by the response)
     handle.close()
     path = Path(handle.name)
@@ -103,11 +113,58 @@ def trail_download(request: HttpRequest, *, person_id: int | None, criteria: Tra
         )
     except LookupError:
         path.unlink(missing_ok=True)
-        messages.error(request, _("There is nothing to export."))
-        return redirect(
-            "audit:trail" if person_id is None else "people:history", *([] if person_id is None else [person_id])
-        )
+        return _nothing_to_export(request, person_id)
     return _file_response(path, _filename(person_id, fmt), FORMATS[fmt])
+
+
+def _nothing_to_export(request: HttpRequest, person_id: int | None) -> HttpResponse:
+    messages.error(request, _("There is nothing to export."))
+    return redirect(_back(person_id))
+
+
+def _back(person_id: int | None) -> str:
+    return reverse("audit:trail") if person_id is None else reverse("people:history", args=[person_id])
+
+
+def _pdf_in_background(
+    request: HttpRequest, *, person_id: int | None, criteria: TrailFilter, total: int
+) -> HttpResponse:  # fmt: skip
+    try:
+        job = export_jobs.request_pdf(
+            person_id=person_id, criteria=criteria, language=get_language() or "ro", total=total, actor=request.user
+        )
+    except export_jobs.ExportRunningError as running:
+        messages.error(request, _("An export of yours is still being made: ask for another when it is ready."))
+        return redirect("audit:export-job", running.job_id) if running.job_id else redirect(_back(person_id))
+    return redirect("audit:export-job", job.id)
+
+
+@login_required
+@never_cache
+@require_GET
+def export_job(request: HttpRequest, job_id: int) -> HttpResponse:
+    """The progress of a PDF being made in the background, and its download when ready; the
+    requester's only (anyone else gets 404). The page polls its progress part (htmx)."""
+    job = export_jobs.job_for(request.user, job_id)
+    if job is None:
+        raise Http404
+    template = "audit/_export_job.html" if request.headers.get("HX-Request") else "audit/export_job.html"
+    return render(request, template, {"job": job, "back": _back(job.person_id), "part_size": exports.PDF_PART})
+
+
+@login_required
+@never_cache
+@require_GET
+def export_job_download(request: HttpRequest, job_id: int) -> HttpResponseBase:
+    """The ZIP of PDF parts, to its requester only, until it expires (the export itself was
+    recorded in the trail when the file was made)."""
+    job = export_jobs.ready_job(request.user, job_id)
+    if job is None:
+        raise Http404
+    name = _filename(job.person_id, "zip").replace(".zip", "-pdf.zip")
+    response = FileResponse(job.file.open("rb"), as_attachment=True, filename=name, content_type="application/zip")
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _filename(person_id: int | None, fmt: str) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from django.apps import apps
-from django.db.models import QuerySet
+from django.db.models import Max, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
@@ -23,19 +23,17 @@ WRITERS: dict[str, Callable[..., exports.Proof]] = {
     "csv": exports.write_csv,
     "pdf": exports.write_pdf,
 }
+PARTS_SUFFIX = ".zip"  # a PDF export to a path ending so is made in parts (exports.write_pdf_parts)
 
 
 def export_trail(
     *, person_id: int | None, fmt: str, path: Path, actor: Any, language: str = "ro",
-    criteria: TrailFilter | None = None,
+    criteria: TrailFilter | None = None, progress: exports.Progress | None = None,
 ) -> exports.Proof:  # fmt: skip
-    """Write the trail of one person (or the filtered whole trail) to ``path``."""
-    events: QuerySet[AuditEvent] = AuditEvent.objects.all()
-    if person_id is not None:
-        if not events.filter(subject_id=person_id).exists():
-            raise LookupError(f"no audit events for person {person_id}")
-        events = events.filter(subject_id=person_id)
-    events = filtered(events, criteria or TrailFilter())
+    """Write the trail of one person (or the filtered whole trail) to ``path``: the events
+    recorded when the export starts (those written meanwhile, the export's own event among
+    them, wait for the next one). A PDF to a ``.zip`` path is made in parts."""
+    events = trail_events(person_id, criteria)
     info = exports.ExportInfo(
         _title(person_id, language),
         actor_identity(actor)[1],
@@ -45,12 +43,27 @@ def export_trail(
     )
     if fmt == "pdf":
         with path.open("wb") as binary:
-            proof = WRITERS[fmt](events, info, binary)
+            if path.suffix == PARTS_SUFFIX:
+                proof = exports.write_pdf_parts(events, info, binary, progress=progress)
+            else:
+                proof = WRITERS[fmt](events, info, binary)
     else:
         with path.open("w", encoding="utf-8", newline="") as text:
             proof = WRITERS[fmt](events, info, text)
     _record(actor, person_id, fmt, proof.checked)
     return proof
+
+
+def trail_events(person_id: int | None, criteria: TrailFilter | None) -> QuerySet[AuditEvent]:
+    """The events an export holds: one person's (or all), under the filters, up to the last
+    event recorded now. Raises ``LookupError`` for a person without events."""
+    events: QuerySet[AuditEvent] = AuditEvent.objects.all()
+    if person_id is not None:
+        if not events.filter(subject_id=person_id).exists():
+            raise LookupError(f"no audit events for person {person_id}")
+        events = events.filter(subject_id=person_id)
+    last = AuditEvent.objects.aggregate(last=Max("id"))["last"] or 0
+    return filtered(events, criteria or TrailFilter()).filter(id__lte=last)
 
 
 def _title(person_id: int | None, language: str) -> str:
