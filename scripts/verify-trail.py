@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """Verify an exported Registru audit trail (JSON), away from Registru.
 
-    python3 verify-trail.py trail.json [--public-key HEX]
+    python3 verify-trail.py trail.json --public-key HEX [--public-key HEX ...]
 
-Needs Python 3.10+ and, for the checkpoint signature, the `cryptography` package. Checks:
+Needs Python 3.10+ and the `cryptography` package (for the checkpoint's signature). Checks:
 each event's bytes against its leaf hash; each event against the leaves sealed in its batch;
-each batch's Merkle root and hash; the chain of batches from the first one; and the signed
-checkpoint against the chain (and against --public-key, the fingerprint you keep apart).
-Exit status: 0 intact, 1 damage found, 2 unreadable input. The format is in docs/audit.md.
+each batch's Merkle root and hash; the chain of batches from batch 1 and the genesis hash,
+numbered without gaps; and the signed checkpoint against the chain. The checkpoint must be
+signed by a key you trust (--public-key: `registru audit public-key` prints the installation's
+keys; keep them apart from the export) and must cover every event of the export: an export
+without such a checkpoint proves nothing against a rewrite, and fails.
+Exit status: 0 intact, 1 damage found (or nothing that proves it), 2 unreadable input or no
+trusted key given. The format is in docs/audit.md.
 """
 
 from __future__ import annotations
@@ -58,7 +62,9 @@ def batch_hash(batch: dict) -> bytes:
 def check_batches(batches: list[dict], problems: list[str]) -> dict[int, dict]:
     prev = GENESIS
     by_seq = {}
-    for batch in sorted(batches, key=lambda b: b["seq"]):
+    for expected, batch in enumerate(sorted(batches, key=lambda b: b["seq"]), 1):
+        if batch["seq"] != expected:
+            problems.append(f"batch {batch['seq']}: the chain is numbered from 1 without gaps; batch {expected} is missing")
         if bytes.fromhex(batch["prev"]) != prev:
             problems.append(f"batch {batch['seq']}: does not follow the batch before it")
         if batch_hash(batch) != bytes.fromhex(batch["hash"]):
@@ -92,19 +98,22 @@ def check_events(events: list[dict], batches: dict[int, dict], problems: list[st
     return checked
 
 
-def check_checkpoint(checkpoint: dict | None, batches: dict[int, dict], public_key: str | None, problems: list[str]) -> str:
+def check_checkpoint(checkpoint: dict | None, batches: dict[int, dict], trusted: list[str], problems: list[str]) -> str:
     if checkpoint is None:
-        return "no checkpoint in the export"
+        problems.append("no signed checkpoint in the export: nothing proves the trail was not rewritten")
+        return "no checkpoint"
     statement = json.loads(checkpoint["statement"])
     key = base64.b64decode(checkpoint["public_key"])
-    if public_key and key.hex() != public_key.lower():
-        problems.append("the checkpoint is signed by another key than the one you gave")
+    if key.hex() not in {hex_key.lower() for hex_key in trusted}:
+        problems.append("the checkpoint is signed by a key you did not name as trusted (--public-key)")
+        return "untrusted key"
     try:
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-        Ed25519PublicKey.from_public_bytes(key).verify(base64.b64decode(checkpoint["signature"]), checkpoint["statement"].encode())
     except ImportError:
-        return "signature not checked (install the cryptography package)"
+        problems.append("the signature cannot be checked: install the cryptography package")
+        return "signature not checked"
+    try:
+        Ed25519PublicKey.from_public_bytes(key).verify(base64.b64decode(checkpoint["signature"]), checkpoint["statement"].encode())
     except Exception:  # noqa: BLE001  (any failure of the signature is the same finding)
         problems.append("the checkpoint's signature is not valid")
         return "invalid"
@@ -116,11 +125,28 @@ def check_checkpoint(checkpoint: dict | None, batches: dict[int, dict], public_k
     return f"checkpoint of batch {statement['batch_seq']} signed {statement['at']} (key {hashlib.sha256(key).hexdigest()[:32]})"
 
 
+def check_coverage(trail: dict, problems: list[str]) -> None:
+    """Every exported event is inside the part of the chain the checkpoint signed."""
+    checkpoint = trail.get("checkpoint")
+    if checkpoint is None:
+        return
+    covered = json.loads(checkpoint["statement"])["last_event_id"]
+    uncovered = [event["id"] for event in trail["events"] if event["id"] > covered]
+    if uncovered:
+        problems.append(f"{len(uncovered)} event(s) after the checkpoint are not covered by it (from event {uncovered[0]})")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("export")
-    parser.add_argument("--public-key", help="The signing key's public half in hex, as kept apart.")
+    parser.add_argument(
+        "--public-key", action="append", default=[],
+        help="A trusted signing key's public half in hex, as kept apart (repeat for older keys).",
+    )
     args = parser.parse_args()
+    if not args.public_key:
+        print("name the installation's public key with --public-key HEX (`registru audit public-key`)", file=sys.stderr)
+        return 2
     try:
         with open(args.export, encoding="utf-8") as handle:
             trail = json.load(handle)
@@ -134,6 +160,7 @@ def main() -> int:
     batches = check_batches(trail["batches"], problems)
     checked = check_events(trail["events"], batches, problems)
     checkpoint = check_checkpoint(trail.get("checkpoint"), batches, args.public_key, problems)
+    check_coverage(trail, problems)
     print(f"{len(trail['events'])} events ({checked} sealed), {len(batches)} batches; {checkpoint}.")
     for problem in problems:
         print(f"DAMAGE: {problem}")

@@ -31,6 +31,7 @@ from registru.audit.models import AuditBatch, AuditCheckpoint, AuditEvent, Trail
 from registru.audit.presenters import EVERY_FIELD, EventView, mask_changes, present_across_people, present_all
 from registru.audit.reading import KeyCache, readable_changes
 from registru.audit.services.checkpoints import as_checkpoint
+from registru.audit.verify import column_differences
 
 FORMAT = "registru-trail/1"
 FONTS = Path(__file__).resolve().parent / "fonts"
@@ -112,11 +113,15 @@ class Prover:
             self.failures.append(f"event {event.pk}: bytes do not match the hash")
             return
         batch = self._batch_of(event.pk)
-        if batch is None:
-            return  # not sealed yet
-        self.batches_used.add(batch.seq)
-        if self._sealed_leaf(batch, event.pk) != leaf:
-            self.failures.append(f"event {event.pk}: not the event sealed at this position")
+        if batch is not None:  # else not sealed yet
+            self.batches_used.add(batch.seq)
+            if self._sealed_leaf(batch, event.pk) != leaf:
+                self.failures.append(f"event {event.pk}: not the event sealed at this position")
+                return
+        # What the export shows beside the bytes (who, when, how, what, whose) is what they say.
+        differences = column_differences(_row(event))
+        if differences:
+            self.failures.append(f"event {event.pk}: {', '.join(differences)} differ from its hashed bytes")
 
     def proof(self) -> Proof:
         return Proof(
@@ -143,6 +148,15 @@ class Prover:
         if index is None:
             return None
         return bytes(batch.leaves)[index * 32 : (index + 1) * 32]
+
+
+def _row(event: AuditEvent) -> tuple[Any, ...]:
+    """The event as the verifier reads it: id, canonical bytes, leaf, then its index columns."""
+    return (
+        event.pk, event.canonical.encode("utf-8"), bytes(event.leaf), event.occurred_at, event.actor_id,
+        event.actor_label, event.channel, event.request_id, event.action, event.target_type, event.target_id,
+        event.subject_id,
+    )  # fmt: skip
 
 
 # --- JSON -----------------------------------------------------------------------------------

@@ -558,9 +558,10 @@ def _check_unsealed(report: Report, deep: bool) -> None:
 # The index columns -------------------------------------------------------------------------
 #
 # The canonical document's keys are sorted: action, actor, at, changes, channel, id, reason,
-# request, subject, target, v. Every key but ``changes`` and ``reason`` comes from an index
-# column, so the bytes must begin with a head and end with a tail built from the columns, and
-# ``,"channel":…,"id":…`` must stand right before ``,"reason":``. That last ``,"reason":`` is
+# request, state (when the event commits to a record's state), subject, target, v. Every key but
+# ``changes``, ``reason`` and ``state`` comes from an index column, so the bytes must begin with
+# a head and end with a tail built from the columns, ``,"request":…`` must stand before the
+# state (or the tail), and ``,"channel":…,"id":…`` right before ``,"reason":``. That last one is
 # found from the right: the reason after it is a JSON string, in which every quote is escaped,
 # so ``,"`` never occurs inside it. No JSON is parsed on this path (parsing cost several times
 # the hashing); a mismatch is then explained column by column.
@@ -586,27 +587,41 @@ def _at_text(value: Any) -> str:
     return str(json_value(value if value.tzinfo else value.replace(tzinfo=UTC)))
 
 
-def _head_and_tail(row: Row) -> tuple[bytes, bytes, bytes]:
+def _head_and_tail(row: Row) -> tuple[bytes, bytes, bytes, bytes]:
     at, actor_id, actor_label, channel, request_id, action, target_type, target_id, subject = row[3:]
     head = (
         f'{{"action":{_encode(_text(action))},"actor":{_encode([actor_id, _text(actor_label)])},'
         f'"at":{_encode(_at_text(at))},"changes":'
     )
     middle = f',"channel":{_encode(_text(channel))},"id":{_encode(row[0])}'
-    tail = (
-        f',"request":{_encode(_text(request_id))},"subject":{_encode(subject)},'
-        f'"target":{_encode([_text(target_type), target_id])},"v":{FORMAT_VERSION}}}'
-    )
-    return head.encode("utf-8"), middle.encode("utf-8"), tail.encode("utf-8")
+    request = f',"request":{_encode(_text(request_id))}'
+    tail = f',"subject":{_encode(subject)},"target":{_encode([_text(target_type), target_id])},"v":{FORMAT_VERSION}}}'
+    return head.encode("utf-8"), middle.encode("utf-8"), request.encode("utf-8"), tail.encode("utf-8")
+
+
+_STATE = b',"state":"'
+
+
+def _without_state(before_tail: bytes) -> bytes:
+    """The bytes before ``,"subject":``, less the ``state`` entry (a string with no quote in
+    it: a MAC in URL-safe base64, or "deleted") when the event carries one."""
+    if before_tail.endswith(b'"'):
+        state_at = before_tail.rfind(_STATE)
+        if state_at >= 0 and b'"' not in before_tail[state_at + len(_STATE) : -1]:
+            return before_tail[:state_at]
+    return before_tail
 
 
 def index_matches(row: Row) -> bool:
     """Whether every index column of an event row says what its canonical bytes say."""
     canonical = row[1]
-    head, middle, tail = _head_and_tail(row)
+    head, middle, request, tail = _head_and_tail(row)
     if not (canonical.startswith(head) and canonical.endswith(tail)):
         return False
-    body = canonical[len(head) : len(canonical) - len(tail)]
+    before_tail = _without_state(canonical[len(head) : len(canonical) - len(tail)])
+    if not before_tail.endswith(request):
+        return False
+    body = before_tail[: len(before_tail) - len(request)]
     reason_at = body.rfind(_REASON)
     return reason_at >= 0 and body[:reason_at].endswith(middle)
 

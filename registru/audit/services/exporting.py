@@ -13,9 +13,10 @@ from django.utils.translation import override
 
 from registru.audit import exports
 from registru.audit.actions import AuditAction
-from registru.audit.models import AuditEvent
+from registru.audit.models import AuditCheckpoint, AuditEvent
 from registru.audit.selectors import TrailFilter, filtered
-from registru.audit.services import record_access
+from registru.audit.services import checkpoints, record_access
+from registru.audit.signing import KeyHistoryError, SigningKeyMissingError
 from registru.core.actors import actor_identity
 
 WRITERS: dict[str, Callable[..., exports.Proof]] = {
@@ -62,8 +63,20 @@ def trail_events(person_id: int | None, criteria: TrailFilter | None) -> QuerySe
         if not events.filter(subject_id=person_id).exists():
             raise LookupError(f"no audit events for person {person_id}")
         events = events.filter(subject_id=person_id)
-    last = AuditEvent.objects.aggregate(last=Max("id"))["last"] or 0
-    return filtered(events, criteria or TrailFilter()).filter(id__lte=last)
+    return filtered(events, criteria or TrailFilter()).filter(id__lte=_signed_up_to())
+
+
+def _signed_up_to() -> int:
+    """The last event the export holds: the trail is sealed and signed first, so that the proof
+    rests on a checkpoint that covers every exported event (an export of events no checkpoint
+    covers would prove nothing against a rewrite of them)."""
+    try:
+        checkpoints.publish_checkpoint()
+    except (SigningKeyMissingError, KeyHistoryError):
+        # No key to sign with: the export still goes, and its proof says what is not covered.
+        return AuditEvent.objects.aggregate(last=Max("id"))["last"] or 0
+    newest = AuditCheckpoint.objects.order_by("-seq").values_list("last_event_id", flat=True).first()
+    return newest if newest is not None else 0
 
 
 def _title(person_id: int | None, language: str) -> str:

@@ -13,11 +13,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.management import call_command
 
 from registru.audit.models import AuditEvent
 from registru.audit.services.checkpoints import create_checkpoint
 from registru.audit.services.exporting import export_trail
+from registru.audit.signing import public_bytes, signing_key
 from registru.people import services
 from registru.testing.factories import SETUP, PersonFactory
 
@@ -34,10 +36,19 @@ def person(cast):
     return person
 
 
+def run_verifier(path: Path, *keys: str) -> subprocess.CompletedProcess[str]:
+    """The outside verifier, given the installation's public key (as an auditor keeps it)."""
+    trusted = keys or (public_bytes(signing_key().public_key()).hex(),)
+    pinned = [argument for key in trusted for argument in ("--public-key", key)]
+    return subprocess.run(
+        [sys.executable, str(VERIFIER), str(path), *pinned], capture_output=True, text=True, check=False
+    )
+
+
 def test_the_json_export_verifies_outside_registru(person, tmp_path: Path) -> None:
     out = tmp_path / "trail.json"
     export_trail(person_id=person.pk, fmt="json", path=out, actor=SETUP)
-    result = subprocess.run([sys.executable, str(VERIFIER), str(out)], capture_output=True, text=True, check=False)
+    result = run_verifier(out)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "intact" in result.stdout
     assert "Țăranu" in json.loads(out.read_text())["events"][0]["readable"]["family_name"][1]
@@ -49,7 +60,7 @@ def test_the_outside_verifier_finds_an_edited_export(person, tmp_path: Path) -> 
     trail = json.loads(out.read_text())
     trail["events"][1]["canonical"] = trail["events"][1]["canonical"].replace("Alice Anghel", "Bob Barbu")
     out.write_text(json.dumps(trail, ensure_ascii=False))
-    result = subprocess.run([sys.executable, str(VERIFIER), str(out)], capture_output=True, text=True, check=False)
+    result = run_verifier(out)
     assert result.returncode == 1
     assert f"event {trail['events'][1]['id']}: its bytes do not match" in result.stdout
 
@@ -142,3 +153,61 @@ def test_a_pdf_across_people_masks_their_values_and_reads_every_kind_of_value(pe
     assert "•••" in text
     for value in ("Țăranu", "Brăila", "Galați", "+40722111222"):
         assert value not in text
+
+
+def test_the_outside_verifier_needs_a_trusted_key(person, tmp_path: Path) -> None:
+    out = tmp_path / "trail.json"
+    export_trail(person_id=person.pk, fmt="json", path=out, actor=SETUP)
+    result = subprocess.run([sys.executable, str(VERIFIER), str(out)], capture_output=True, text=True, check=False)
+    assert result.returncode == 2
+
+
+def test_the_outside_verifier_refuses_a_checkpoint_of_another_key(person, tmp_path: Path) -> None:
+    out = tmp_path / "trail.json"
+    export_trail(person_id=person.pk, fmt="json", path=out, actor=SETUP)
+    stranger = public_bytes(Ed25519PrivateKey.generate().public_key()).hex()
+    result = run_verifier(out, stranger)
+    assert (result.returncode, "did not name as trusted" in result.stdout) == (1, True)
+
+
+def test_the_outside_verifier_fails_an_export_with_no_checkpoint(person, tmp_path: Path) -> None:
+    out = tmp_path / "trail.json"
+    export_trail(person_id=person.pk, fmt="json", path=out, actor=SETUP)
+    trail = json.loads(out.read_text())
+    trail["checkpoint"] = None
+    out.write_text(json.dumps(trail, ensure_ascii=False))
+    result = run_verifier(out)
+    assert (result.returncode, "no signed checkpoint" in result.stdout) == (1, True)
+
+
+def test_the_outside_verifier_fails_events_the_checkpoint_does_not_cover(person, tmp_path: Path) -> None:
+    out = tmp_path / "trail.json"
+    export_trail(person_id=person.pk, fmt="json", path=out, actor=SETUP)
+    trail = json.loads(out.read_text())
+    statement = json.loads(trail["checkpoint"]["statement"])
+    assert all(event["id"] <= statement["last_event_id"] for event in trail["events"])  # the export signed first
+    trail["events"][-1]["id"] = statement["last_event_id"] + 5
+    out.write_text(json.dumps(trail, ensure_ascii=False))
+    assert "not covered" in run_verifier(out).stdout
+
+
+def test_the_outside_verifier_fails_a_renumbered_chain(person, tmp_path: Path) -> None:
+    out = tmp_path / "trail.json"
+    export_trail(person_id=person.pk, fmt="json", path=out, actor=SETUP)
+    trail = json.loads(out.read_text())
+    trail["batches"] = trail["batches"][1:]  # the first batch left out: the chain starts elsewhere
+    out.write_text(json.dumps(trail, ensure_ascii=False))
+    assert run_verifier(out).returncode == 1
+
+
+def test_a_checked_export_holds_the_columns_to_the_hashed_bytes(person, tmp_path: Path) -> None:
+    from django.db import connection
+
+    from registru.audit.tests.test_tamper import disable_the_audit_triggers
+
+    disable_the_audit_triggers()
+    event_id = AuditEvent.objects.filter(subject_id=person.pk).order_by("id").values_list("id", flat=True)[0]
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE audit_auditevent SET actor_label = 'Maria Forger' WHERE id = %s", [event_id])
+    proof = export_trail(person_id=person.pk, fmt="csv", path=tmp_path / "trail.csv", actor=SETUP)
+    assert (proof.ok, any(str(event_id) in failure for failure in proof.failures)) == (False, True)
