@@ -34,6 +34,9 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+from django.core.checks import Warning as CheckWarning
+from django.core.checks import register
+from django.db import DatabaseError
 from django.db import connection as default_connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
@@ -294,6 +297,27 @@ def owns_table(table: str, connection: BaseDatabaseWrapper = default_connection)
             "SELECT pg_has_role(relowner, 'USAGE') FROM pg_catalog.pg_class WHERE oid = %s::regclass", [table]
         )
         return bool(cursor.fetchone()[0])
+
+
+@register("database_roles", deploy=True)
+def check_not_the_owner(app_configs: Any = None, **kwargs: Any) -> list[CheckWarning]:
+    """Warn when Registru connects as a role that could switch the database guards off."""
+    if default_connection.vendor != "postgresql":
+        return []
+    try:
+        owner = owns_table(KEY_TABLE)
+    except DatabaseError:
+        return []  # not migrated yet: nothing to own
+    if not owner:
+        return []
+    return [
+        CheckWarning(
+            "Registru connects to PostgreSQL as a role that owns its tables (or a superuser): "
+            "it could disable the triggers that guard the audit trail, personal data and data keys.",
+            hint="Connect as the application's role, granted with `registru db grant-app-role` (docs/deployment.md).",
+            id="core.W001",
+        )
+    ]
 
 
 def guarded_tables() -> tuple[list[str], list[str]]:
