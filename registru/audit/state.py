@@ -116,19 +116,11 @@ def _db_json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, (str, bytes)) else value
 
 
-def _db_datetime(value: Any) -> Any:
-    return value if isinstance(value, str) else _utc_text(value)
-
-
-def _db_date(value: Any) -> Any:
-    return value if isinstance(value, str) else value.isoformat()
-
-
-# How the drivers' values become canonical: SQLite's rows are read without Django's converters
-# (times as stored, as text; booleans 0/1), PostgreSQL's come as objects; JSON is text on both.
+# How the drivers' values become canonical: times, dates and booleans already are (see
+# ``select_sql``); JSON is text on both databases, and its value is what counts.
 DB_CONVERTERS: dict[str, dict[str, Callable[[Any], Any]]] = {
     "sqlite": {"json": _db_json},
-    "postgresql": {"json": _db_json, "datetime": _db_datetime, "date": _db_date, "bool": int},
+    "postgresql": {"json": _db_json},
 }
 
 
@@ -142,14 +134,24 @@ def instance_values(instance: models.Model) -> dict[str, Any]:
     return values
 
 
+# PostgreSQL writes times, dates and booleans in the canonical form itself (in the server's
+# process, not this one's): the UTC time as text, ".000000" dropped as Python's str() drops it.
+PG_CANONICAL = {
+    "datetime": "replace(to_char({0} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), '.000000', '')",
+    "date": "to_char({0}, 'YYYY-MM-DD')",
+    "bool": "{0}::int",
+}
+
+
 def select_sql(model: type[models.Model], where: str) -> str:
-    """The row query: on SQLite each column through ``+`` (a no-op that drops the declared type,
-    so Django's converters do not parse times the canonical form keeps as stored)."""
+    """The row query, every value in the canonical form but JSON. On SQLite each column goes
+    through ``+``, a no-op that drops the declared type, so Django's converters do not parse
+    times that are already stored as the canonical text."""
     quote = connection.ops.quote_name
-    plain = connection.vendor != "sqlite"
-    names = ", ".join(
-        quote(c.column) if plain or c.kind == "plain" else f"+{quote(c.column)}" for c in columns_of(model)
-    )
+    if connection.vendor == "postgresql":
+        names = ", ".join(PG_CANONICAL.get(c.kind, "{0}").format(quote(c.column)) for c in columns_of(model))
+    else:
+        names = ", ".join(quote(c.column) if c.kind == "plain" else f"+{quote(c.column)}" for c in columns_of(model))
     return f"SELECT {names} FROM {quote(model._meta.db_table)} WHERE {where} ORDER BY {quote(pk_column(model))}"  # noqa: S608
 
 

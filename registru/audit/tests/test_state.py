@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -33,6 +34,13 @@ def records(cast) -> Any:
     services.update_person(cast.alice_person, {"phones": ["+40722111222"], "city": "Cluj"}, actor=SETUP)
     note_about(cast.andrei_person, "Vrea ofertă la toamnă.")
     services.create_note({"body": "Întâlnire anuală", "kind": "meeting"}, actor=SETUP, organization=cast.alice_org)
+    # A time on the second (no microseconds: written without a fraction) and a date.
+    services.create_note(
+        {"body": "Apel", "kind": "call", "occurred_at": datetime(2026, 3, 2, 9, 30, tzinfo=UTC)},
+        actor=SETUP, person=cast.alice_person,
+    )  # fmt: skip
+    services.update_affiliation(Affiliation.objects.get(person=cast.alice_person), {"since": date(2020, 5, 1)},
+                                actor=SETUP)  # fmt: skip
     erased = PersonFactory(given_name="Elena", family_name="Vasilescu", employer=cast.carol_org)
     note_about(erased, "De șters")
     services.erase_person(erased, actor=cast.dora, reason="Art. 17 request")
