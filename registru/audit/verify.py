@@ -43,6 +43,8 @@ from registru.audit.canonical import (
 )
 from registru.audit.models import AuditBatch, AuditCheckpoint, AuditEvent, AuditPrune
 from registru.audit.signing import PRUNE_FORMAT, Checkpoint, SigningKeyMissingError, trusted_keys
+from registru.vault.integrity import find_key_damage
+from registru.vault.keys import MasterKeyMissingError
 
 
 class Damage(StrEnum):
@@ -60,6 +62,7 @@ class Damage(StrEnum):
     CHECKPOINT_ABSENT = "checkpoint's batch absent"
     COLUMN_EDITED = "column edited"  # an event's index column does not say what its bytes say
     PRUNE_FORGED = "prune record not signed"
+    KEY_DAMAGED = "data key damaged"  # a key removed, cleared or swapped outside erasure
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,7 @@ class Report:
     covered_at: str = ""  # when that checkpoint was signed
     tail_events: int = 0
     tail_since: datetime | None = None  # the time of the oldest event after it
+    keys_checked: bool = False  # the people's data keys were checked (needs the master key)
 
     @property
     def intact(self) -> bool:
@@ -136,6 +140,7 @@ def verify(
     progress: Progress | None = None,
     workers: int = 1,
     trusted: dict[str, bytes] | None = None,
+    data_keys: bool = True,
 ) -> Report:
     """Verify the trail from the batch holding event ``since`` (0: from the beginning).
 
@@ -144,7 +149,9 @@ def verify(
     columns against their statements. With ``workers`` > 1 the batches are checked by that
     many processes, each a run of PART batches at a time from the state the run before it ends
     in (the same checks, the same findings); only for a trail that other processes can read
-    (committed, not in memory).
+    (committed, not in memory). With ``data_keys``, every person's data key is checked too: a
+    key missing or swapped for a person who is not erased turns their History to "[erased]"
+    without an event, and is damage.
     """
     report = Report()
     checkpoints = checkpoints or []
@@ -163,7 +170,21 @@ def verify(
     _check_pruned_heads(prunes, heads, report, since)
     valid = [c for c in checkpoints if _check_checkpoint(c, heads, report, trusted, since)]
     _measure_tail(report, valid)
+    if data_keys:
+        _check_data_keys(report)
     return report
+
+
+def _check_data_keys(report: Report) -> None:
+    """A key missing, cleared, swapped or orphaned outside erasure (``vault.integrity``): the
+    person's History would read "[erased]" while they are still a customer."""
+    try:
+        damaged = find_key_damage()
+    except MasterKeyMissingError:
+        report.keys_checked = False  # a verifier without the master key checks the trail only
+        return
+    report.keys_checked = True
+    report.findings.extend(Finding(Damage.KEY_DAMAGED, None, str(finding)) for finding in damaged)
 
 
 def _trusted_if_needed(has_checkpoints: bool) -> dict[str, bytes]:

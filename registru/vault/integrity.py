@@ -57,12 +57,20 @@ def find_key_damage() -> list[KeyFinding]:
 def _finding(
     master: keys.MasterKey, person_id: int, status: str | None, has_row: bool, wrapped: Any
 ) -> KeyFinding | None:
+    if person_id == services.SYSTEM_KEY_ID:
+        # The system's own key (state commitments of records that are no person's): no person
+        # stands behind it, but it must unwrap when it is there.
+        return _unreadable(master, person_id, wrapped) if wrapped is not None else None
     if status is None:
         return KeyFinding(person_id, KeyDamage.ORPHANED)
     if status == ERASED:
         return KeyFinding(person_id, KeyDamage.NOT_SHREDDED) if wrapped is not None else None
     if not has_row or wrapped is None:
         return KeyFinding(person_id, KeyDamage.MISSING)
+    return _unreadable(master, person_id, wrapped)
+
+
+def _unreadable(master: keys.MasterKey, person_id: int, wrapped: Any) -> KeyFinding | None:
     try:
         services.unwrap_key(master, person_id, bytes(wrapped))
     except (InvalidUnwrap, InvalidTag):
@@ -78,7 +86,7 @@ def _rows() -> Iterator[tuple[int, str | None, bool, Any]]:
     query = (
         f"SELECT p.id, p.status, k.person_id IS NOT NULL, k.wrapped FROM {people} p "  # noqa: S608  (names only)
         f"LEFT JOIN {key_rows} k ON k.person_id = p.id "
-        f"UNION ALL SELECT k.person_id, NULL, TRUE, NULL FROM {key_rows} k "
+        f"UNION ALL SELECT k.person_id, NULL, TRUE, k.wrapped FROM {key_rows} k "
         f"WHERE NOT EXISTS (SELECT 1 FROM {people} p WHERE p.id = k.person_id)"
     )
     with connection.cursor() as cursor:

@@ -391,3 +391,16 @@ def test_the_nightly_verification_records_a_missing_key_as_a_failure(trail, tmp_
     monkeypatch.setenv("REGISTRU_AUDIT_SIGNING_KEY_FILE", str(tmp_path / "gone.key"))
     outcome = run_verification(live_state=False)
     assert (outcome.intact, "audit signing key" in outcome.first_finding) == (False, True)
+
+
+# 6. The data-key table ---------------------------------------------------------------------
+
+
+def test_a_deleted_data_key_of_an_active_person_fails_verify(trail, cast) -> None:
+    from registru.vault.tests.test_integrity import tamper
+
+    person = cast.alice_person
+    tamper("DELETE FROM vault_personkey WHERE person_id = %s", [person.pk])
+    code, out = run_verify()
+    assert code == 1
+    assert f"data key damaged (person {person.pk}: data key missing)" in out

@@ -95,3 +95,13 @@ def test_it_finds_the_key_of_an_erased_person_put_back(cast) -> None:
     services.erase_person(person, actor=cast.dora, reason="Art. 17")
     tamper("UPDATE vault_personkey SET wrapped = %s WHERE person_id = %s", [kept, person.pk])
     assert find_key_damage() == [KeyFinding(person.pk, KeyDamage.NOT_SHREDDED)]
+
+
+def test_the_systems_own_key_is_no_orphan_but_must_unwrap(cast) -> None:
+    from registru.vault.services import SYSTEM_KEY_ID, system_state_key
+
+    system_state_key(create=True)
+    assert find_key_damage() == []
+    tamper("UPDATE vault_personkey SET wrapped = (SELECT wrapped FROM vault_personkey WHERE person_id = %s) "
+           "WHERE person_id = %s", [cast.alice_person.pk, SYSTEM_KEY_ID])  # fmt: skip
+    assert [finding.person_id for finding in find_key_damage()] == [SYSTEM_KEY_ID]

@@ -145,6 +145,8 @@ class Command(BaseCommand):
         for label in report.checkpoints:
             self.stdout.write(f"checked against {label}")
         self._print_tail(report)
+        if not report.keys_checked:
+            self.stdout.write("The people's data keys were not checked (no master key here).")
         if report.intact:
             self.stdout.write(self.style.SUCCESS("The audit trail is intact."))
             return
