@@ -596,8 +596,10 @@ def changed_fields(model: type[models.Model], pk: int) -> tuple[tuple[str, ...],
         # A creation records the values given, not the empty ones: the fields one can give that
         # it does not name were empty (their default), until a later event says otherwise.
         for name in getattr(model, "EDITABLE", ()):
-            default = model._meta.get_field(name).get_default()
-            recorded[name] = {"id": default} if model._meta.get_field(name).is_relation else json_value(default)
+            given = model._meta.get_field(name)
+            if isinstance(given, models.Field):
+                default = given.get_default()
+                recorded[name] = {"id": default} if given.is_relation else json_value(default)
     for event in events:
         for name, (_old, new) in readable_changes(event, keys).items():
             recorded[name] = new

@@ -295,3 +295,38 @@ def test_several_processes_find_what_one_finds(cast, monkeypatch) -> None:
     assert [str(f) for f in side_by_side.findings] == [str(f) for f in alone.findings]
     assert (side_by_side.checked, side_by_side.committed) == (alone.checked, alone.committed)
     assert [(f.model, f.fields) for f in alone.findings] == [("people.note", ("body",)), ("people.person", ("city",))]
+
+
+# Every service that writes an audited record commits the row it leaves -----------------------------
+
+
+def test_every_people_service_commits_the_row_it_leaves(cast) -> None:
+    alice, andrei, carol = cast.alice_person, cast.andrei_person, cast.carol_person
+    services.confirm_person(alice, actor=SETUP)
+    services.mark_person_stale(andrei, actor=SETUP)
+    services.archive_person(andrei, actor=SETUP)
+    services.restore_person(andrei, actor=SETUP)
+    services.restrict_processing(carol, actor=cast.dora, ground="accuracy_contested", reason="contested")
+    services.lift_restriction(carol, actor=cast.dora, reason="settled", person_informed=True)
+    changed = services.update_person(alice, {"job_title": "Șef"}, actor=SETUP)
+    last = AuditEvent.objects.filter(target_type="people.person", target_id=alice.pk).first()
+    assert last is not None
+    services.revert_person_change(changed, last.pk, actor=SETUP)
+    duplicate = PersonFactory(given_name="Ioana", family_name="Ștefănescu", employer=cast.carol_org)
+    note_about(duplicate, "Dublură")
+    services.merge_people(Person.objects.get(pk=alice.pk), duplicate, actor=SETUP)
+    services.set_access_procedure(cast.alice_org, required=True, actor=SETUP, reason="key account")
+    services.update_organization(cast.alice_org, {"industry": "textile"}, actor=SETUP)
+    other = OrganizationFactory(name="Țesătoria Mureșul 2 SRL")
+    services.merge_organizations(cast.alice_org, other, actor=SETUP)
+    services.archive_organization(cast.carol_org, actor=SETUP)
+    note = note_about(andrei, "Prima")
+    services.update_note(note, {"body": "A doua"}, actor=SETUP)
+    services.delete_note(note, actor=SETUP)
+    affiliation = Affiliation.objects.filter(person=carol).first()
+    assert affiliation is not None
+    services.update_affiliation(affiliation, {"role": "Contabil"}, actor=SETUP)
+    services.delete_affiliation(affiliation, actor=SETUP)
+    report = verify_state()
+    assert report.intact, [str(f) for f in report.findings]
+    assert report.uncommitted == 0
