@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
+from registru.audit import state
 from registru.audit.actions import AuditAction
 from registru.audit.canonical import GENESIS, json_value
 from registru.audit.models import AuditBatch, AuditEvent, AuditPrune
@@ -27,6 +28,10 @@ class NothingToPruneError(RuntimeError):
     pass
 
 
+class LiveDataDiffersError(RuntimeError):
+    """The live records do not match the trail: pruning (and its baselines) would hide it."""
+
+
 def prune(*, before_event: int, actor: Any, reason: str) -> AuditPrune:
     """Delete the events of every sealed batch that ends before ``before_event``."""
     current_context()
@@ -38,11 +43,39 @@ def prune(*, before_event: int, actor: Any, reason: str) -> AuditPrune:
         already = AuditPrune.objects.order_by("-up_to_batch").values_list("up_to_batch", flat=True).first() or 0
         if last is None or last.seq <= already:
             raise NothingToPruneError(f"no sealed batch ends before event {before_event} that is not pruned yet")
+        records = _records_losing_events(last)
+        _refuse_if_live_data_differs()
         deleted = _delete_events(last)
         pruned = _signed_prune(last, actor_label=actor_identity(actor)[1], reason=reason, events=deleted)
         record(AuditAction.TRAIL_PRUNED, actor=actor, target=pruned, reason=reason,
                changes={"events": (None, deleted), "up_to_batch": (None, last.seq)})  # fmt: skip
+        # A record whose latest state commitment is pruned would look inserted outside Registru:
+        # each one gets a baseline of its row as it stands (just verified to be what the trail said).
+        state.commit_records(records, actor=actor)
         return pruned
+
+
+def _records_losing_events(last: AuditBatch) -> list[tuple[type[models.Model], int, int | None]]:
+    """The audited records that have events among those about to be pruned."""
+    by_label = {model._meta.label_lower: model for model in state.audited_models()}
+    rows = (
+        AuditEvent.objects.filter(id__lte=last.last_id, target_type__in=list(by_label), target_id__isnull=False)
+        .order_by("target_type", "target_id")
+        .values_list("target_type", "target_id", "subject_id")
+        .distinct()
+    )
+    return [(by_label[label], int(target_id or 0), subject_id) for label, target_id, subject_id in rows]
+
+
+def _refuse_if_live_data_differs() -> None:
+    """A prune followed by baselines must not launder a change made outside Registru: the live
+    records are checked against the trail first, and any difference stops the prune."""
+    report = state.verify_state(name_fields=False)
+    if not report.intact:
+        raise LiveDataDiffersError(
+            f"{len(report.findings)} record(s) differ from what the trail says (first: {report.first}); "
+            "a prune now would hide it. Run `registru audit verify --state` and deal with it first."
+        )
 
 
 def _signed_prune(last: AuditBatch, *, actor_label: str, reason: str, events: int) -> AuditPrune:

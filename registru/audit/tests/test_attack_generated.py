@@ -102,7 +102,7 @@ def attack_batches(world: dict, data: st.DataObject) -> None:
         column = data.draw(st.sampled_from(BATCH_COLUMNS), label="column")
         value = {"ids": "'1-2'", "sealed_at": "'2021-01-01 00:00:00'", "seq": "seq + 100"}.get(column)
         if value is None and column in {"leaves", "root", "prev", "hash"}:
-            sql(f"UPDATE audit_auditbatch SET {column} = %s WHERE seq = %s", [bytes(32), seq])
+            sql(f"UPDATE audit_auditbatch SET {column} = %s WHERE seq = %s", [bytes([7]) * 32, seq])  # never genesis
         else:
             sql(f"UPDATE audit_auditbatch SET {column} = {value or column + ' + 1'} WHERE seq = %s", [seq])
     elif kind == "delete":

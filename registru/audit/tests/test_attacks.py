@@ -404,3 +404,31 @@ def test_a_deleted_data_key_of_an_active_person_fails_verify(trail, cast) -> Non
     code, out = run_verify()
     assert code == 1
     assert f"data key damaged (person {person.pk}: data key missing)" in out
+
+
+# A prune keeps the live data bound to the trail --------------------------------------------
+
+
+def test_a_prune_leaves_every_record_bound_to_the_trail(trail) -> None:
+    from registru.audit.state import verify_state
+
+    prune(before_event=trail[-1], actor=SETUP, reason="retention rule R1")  # every update pruned
+    report = verify_state(name_fields=False)
+    assert (report.intact, report.uncommitted) == (True, 0), report.findings
+
+
+def test_a_prune_refuses_to_hide_a_record_changed_outside_registru(trail, cast) -> None:
+    from registru.audit.services.retention import LiveDataDiffersError
+    from registru.audit.state import verify_state
+
+    person = cast.alice_person
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT set_config('registru.audit_context', 'on', true)")
+        else:
+            cursor.execute('DROP TRIGGER "registru_guard_people_person_update"')
+        cursor.execute("UPDATE people_person SET job_title = 'Forged' WHERE id = %s", [person.pk])
+    with pytest.raises(LiveDataDiffersError):
+        prune(before_event=trail[-1], actor=SETUP, reason="retention rule R1")
+    assert not AuditPrune.objects.exists()
+    assert not verify_state(name_fields=False).intact  # still found, not laundered

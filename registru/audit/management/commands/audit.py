@@ -203,14 +203,14 @@ class Command(BaseCommand):
             sys.exit(1)
 
     def _prune(self, options: dict[str, Any]) -> None:
-        from registru.audit.services.retention import NothingToPruneError, prune
+        from registru.audit.services.retention import LiveDataDiffersError, NothingToPruneError, prune
         from registru.core.actors import SystemActor
 
         try:
             pruned = prune(
                 before_event=options["before_event"], actor=SystemActor("command line"), reason=options["reason"]
             )
-        except NothingToPruneError as exc:
+        except (NothingToPruneError, LiveDataDiffersError) as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(
             f"{pruned.events} events of batches up to {pruned.up_to_batch} deleted; the chain still verifies."
