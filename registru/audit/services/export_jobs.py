@@ -29,7 +29,6 @@ from registru.audit import exports
 from registru.audit.selectors import TrailFilter
 from registru.audit.services.exporting import export_trail
 
-KEEP_HOURS = 2  # how long a made file stays (settings.AUDIT_EXPORT_KEEP_HOURS)
 # A job whose state has not changed for this long lost its worker (a part takes seconds).
 STALE = timedelta(minutes=30)
 FILE_NAME = "trail.zip"
@@ -114,7 +113,7 @@ def user_directory(user_id: int) -> Path:
 
 
 def keep_for() -> timedelta:
-    return timedelta(hours=getattr(settings, "AUDIT_EXPORT_KEEP_HOURS", KEEP_HOURS))
+    return timedelta(hours=settings.AUDIT_EXPORT_KEEP_HOURS)
 
 
 # --- Requesting -----------------------------------------------------------------------------
