@@ -602,49 +602,79 @@ def _text(value: Any) -> Any:
 
 def _at_text(value: Any) -> str:
     """The event time column as the canonical document writes it (ISO 8601, UTC)."""
-    value = _text(value)
-    if isinstance(value, str):  # SQLite: naive UTC, "YYYY-MM-DD HH:MM:SS[.ffffff]"
-        return value.replace(" ", "T", 1) + "+00:00"
-    return str(json_value(value if value.tzinfo else value.replace(tzinfo=UTC)))
+    if isinstance(value, datetime):
+        if value.tzinfo is None:  # SQLite: naive UTC
+            return value.isoformat() + "+00:00"
+        return value.astimezone(UTC).isoformat()
+    text = _text(value)  # SQLite without converters: "YYYY-MM-DD HH:MM:SS[.ffffff]", naive UTC
+    return str(text).replace(" ", "T", 1) + "+00:00"
+
+
+@functools.lru_cache(maxsize=8192)
+def _head_start(action: Any, actor_id: Any, actor_label: Any) -> bytes:
+    # Few actions and actors make most of a trail: their encoding is made once.
+    return f'{{"action":{_encode(_text(action))},"actor":{_encode([actor_id, _text(actor_label)])},"at":'.encode()
+
+
+@functools.lru_cache(maxsize=8192)
+def _json_text(value: Any) -> bytes:
+    """A JSON string (or null), as the canonical form writes it (for values that repeat)."""
+    return _encode(_text(value)).encode()
+
+
+def _json_request(value: Any) -> bytes:
+    text = _text(value)
+    # Request ids are opaque ASCII tokens: quoted as they are, unless JSON would escape them.
+    if isinstance(text, str) and text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+        return b'"' + text.encode() + b'"'
+    return _encode(text).encode()
+
+
+def _json_int(value: int | None) -> bytes:
+    return b"null" if value is None else str(value).encode()
 
 
 def _head_and_tail(row: Row) -> tuple[bytes, bytes, bytes, bytes]:
     at, actor_id, actor_label, channel, request_id, action, target_type, target_id, subject = row[3:]
-    head = (
-        f'{{"action":{_encode(_text(action))},"actor":{_encode([actor_id, _text(actor_label)])},'
-        f'"at":{_encode(_at_text(at))},"changes":'
-    )
-    middle = f',"channel":{_encode(_text(channel))},"id":{_encode(row[0])}'
-    request = f',"request":{_encode(_text(request_id))}'
-    tail = f',"subject":{_encode(subject)},"target":{_encode([_text(target_type), target_id])},"v":{FORMAT_VERSION}}}'
-    return head.encode("utf-8"), middle.encode("utf-8"), request.encode("utf-8"), tail.encode("utf-8")
+    head = _head_start(action, actor_id, actor_label) + _json_at(at) + b',"changes":'
+    middle = b',"channel":' + _json_text(channel) + b',"id":' + _json_int(row[0])
+    request = b',"request":' + _json_request(request_id)
+    tail = (
+        b',"subject":' + _json_int(subject) + b',"target":[' + _json_text(target_type) + b","
+        + _json_int(target_id) + b'],"v":' + _VERSION + b"}"
+    )  # fmt: skip
+    return head, middle, request, tail
+
+
+_VERSION = str(FORMAT_VERSION).encode()
+
+
+def _json_at(value: Any) -> bytes:
+    return b'"' + _at_text(value).encode() + b'"'
 
 
 _STATE = b',"state":"'
 
 
-def _without_state(before_tail: bytes) -> bytes:
-    """The bytes before ``,"subject":``, less the ``state`` entry (a string with no quote in
-    it: a MAC in URL-safe base64, or "deleted") when the event carries one."""
-    if before_tail.endswith(b'"'):
-        state_at = before_tail.rfind(_STATE)
-        if state_at >= 0 and b'"' not in before_tail[state_at + len(_STATE) : -1]:
-            return before_tail[:state_at]
-    return before_tail
-
-
 def index_matches(row: Row) -> bool:
-    """Whether every index column of an event row says what its canonical bytes say."""
+    """Whether every index column of an event row says what its canonical bytes say (searched
+    in place, by offsets: no copy of the bytes is made)."""
     canonical = row[1]
     head, middle, request, tail = _head_and_tail(row)
     if not (canonical.startswith(head) and canonical.endswith(tail)):
         return False
-    before_tail = _without_state(canonical[len(head) : len(canonical) - len(tail)])
-    if not before_tail.endswith(request):
+    end = len(canonical) - len(tail)
+    # The state entry, when there is one: a string with no quote in it, right before the tail.
+    if canonical[end - 1 : end] == b'"':
+        state_at = canonical.rfind(_STATE, len(head), end)
+        if state_at >= 0 and canonical.find(b'"', state_at + len(_STATE), end - 1) < 0:
+            end = state_at
+    end -= len(request)
+    if end < len(head) or not canonical.startswith(request, end):
         return False
-    body = before_tail[: len(before_tail) - len(request)]
-    reason_at = body.rfind(_REASON)
-    return reason_at >= 0 and body[:reason_at].endswith(middle)
+    reason_at = canonical.rfind(_REASON, len(head), end)
+    start = reason_at - len(middle)
+    return reason_at >= 0 and start >= len(head) and canonical.startswith(middle, start)
 
 
 _COLUMN_OF = {
