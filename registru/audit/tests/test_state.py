@@ -214,8 +214,10 @@ def test_the_state_mac_key_is_hkdf_of_the_data_key_and_a_guess_needs_that_key(re
 
 
 def test_a_state_under_a_shredded_key_is_named_not_passed(records, guard_open) -> None:
+    from registru.vault.tests.test_integrity import tamper
+
     person = records.alice_person
-    sql("UPDATE vault_personkey SET wrapped = NULL WHERE person_id = %s", [person.pk])
+    tamper("UPDATE vault_personkey SET wrapped = NULL WHERE person_id = %s", [person.pk])  # the key guard off too
     assert ("people.person", person.pk, StateDamage.KEY_GONE, ()) in found()
 
 
