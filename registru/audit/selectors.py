@@ -85,7 +85,7 @@ def staff_actors() -> list[tuple[int, str]]:
 def trail_status() -> dict[str, Any]:
     """The latest verification and checkpoint, and the time of the oldest event that no
     checkpoint covers yet (None when every event is covered), for the trail page."""
-    checkpoint = AuditCheckpoint.objects.order_by("-seq").first()
+    checkpoint = newest_signed_checkpoint()
     covered = checkpoint.last_event_id if checkpoint else 0
     return {
         "verification": TrailVerification.objects.order_by("-id").first(),
@@ -95,3 +95,23 @@ def trail_status() -> dict[str, Any]:
         .values_list("occurred_at", flat=True)
         .first(),
     }
+
+
+def newest_signed_checkpoint() -> AuditCheckpoint | None:
+    """The newest stored checkpoint that a trusted key signed and whose columns say what its
+    statement says: a row inserted or edited in the database is not shown as signed."""
+    from registru.audit.services.checkpoints import as_checkpoint
+    from registru.audit.signing import KeyHistoryError, SigningKeyMissingError, trusted_keys
+    from registru.audit.verify import checkpoint_row_matches
+
+    try:
+        trusted = trusted_keys()
+    except (KeyHistoryError, SigningKeyMissingError):
+        return None
+    for stored in AuditCheckpoint.objects.order_by("-seq")[:CHECKPOINTS_LOOKED_AT]:
+        if as_checkpoint(stored, trusted).signature_valid(trusted) and checkpoint_row_matches(stored):
+            return stored
+    return None
+
+
+CHECKPOINTS_LOOKED_AT = 50  # forged rows above the newest real one, at most, before none is shown

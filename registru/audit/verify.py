@@ -424,13 +424,12 @@ class _Source:
     def __enter__(self) -> _Source:
         if self.postgres:
             from psycopg import Cursor
-            from psycopg.types.string import ByteaBinaryLoader
 
             # Server-side binding and binary results (Django's own cursors bind on the client).
+            # The canonical text comes as its UTF-8 bytes (convert_to), not decoded to str and
+            # encoded back; the other columns come as what they are.
             self.batch_cursor = Cursor(self.raw)
             self.event_cursor = Cursor(self.raw)
-            # The canonical text exactly as stored (UTF-8), not decoded to str and encoded back.
-            self.event_cursor.adapters.register_loader("text", ByteaBinaryLoader)
         else:
             current = self.raw.execute("PRAGMA mmap_size").fetchone()  # none for a database in memory
             if current is not None:
@@ -460,13 +459,14 @@ class _Source:
 
     def events(self, after: int, last: int) -> list[Row]:
         if self.postgres:
-            self.event_cursor.execute(EVENT_SQL, [after, last], binary=True)
+            self.event_cursor.execute(_PG_EVENT_SQL, [after, last], binary=True)
             return self.event_cursor.fetchall()
         return self.raw.execute(_SQLITE_EVENT_SQL, (after, last)).fetchall()
 
 
 SQLITE_MMAP = 2**30
 _SQLITE_EVENT_SQL = EVENT_SQL.replace("canonical", "CAST(canonical AS BLOB)").replace("%s", "?")
+_PG_EVENT_SQL = EVENT_SQL.replace("canonical", "convert_to(canonical, 'UTF8')")
 
 
 def _sqlite_datetime(value: str | datetime) -> datetime:
@@ -595,9 +595,14 @@ def _as_bytes(value: Any) -> bytes:
     return value.encode("utf-8") if isinstance(value, str) else bytes(value)
 
 
+_NOT_TEXT = "\ufffe(not stored as text)"
+
+
 def _text(value: Any) -> Any:
-    # PostgreSQL's reader loads text as bytes (the canonical bytes exactly as stored).
-    return bytes(value).decode("utf-8") if isinstance(value, (bytes, memoryview)) else value
+    # A text column holding bytes (SQLite keeps whatever storage class it is given: a BLOB of
+    # the same characters compares unequal to the text in every SQL filter, and so could hide
+    # an event from the pages and from the live-state check) is never what the bytes say.
+    return _NOT_TEXT if isinstance(value, (bytes, memoryview)) else value
 
 
 def _at_text(value: Any) -> str:
@@ -723,7 +728,7 @@ def check_prunes(trusted: dict[str, bytes], report: Report) -> list[ValidPrune]:
     valid: list[ValidPrune] = []
     prev = GENESIS
     rows = AuditPrune.objects.order_by("id").values_list(
-        "id", "up_to_batch", "events", "reason", "actor_label", "statement", "signature", "key_fingerprint"
+        "id", "up_to_batch", "events", "reason", "actor_label", "statement", "signature", "key_fingerprint", "pruned_at"
     )
     for number, row in enumerate(rows, 1):
         problem, fields = _prune_problem(row, number, prev, trusted, valid)
@@ -739,14 +744,17 @@ def check_prunes(trusted: dict[str, bytes], report: Report) -> list[ValidPrune]:
 def _prune_problem(
     row: tuple[Any, ...], number: int, prev: bytes, trusted: dict[str, bytes], valid: list[ValidPrune]
 ) -> tuple[str, dict[str, Any]]:
-    _id, up_to_batch, events, reason, actor_label, statement, signature, key_fingerprint = row
+    _id, up_to_batch, events, reason, actor_label, statement, signature, key_fingerprint, pruned_at = row
     signed = Checkpoint(statement or "", bytes(signature or b""), trusted.get(key_fingerprint, bytes(32)))
     if not statement or not signed.signature_valid(trusted, expected_format=PRUNE_FORMAT):
         return "no valid signature of a trusted key", {}
     fields = signed.fields
     if fields.get("number") != number or fields.get("prev") != prev.hex():
         return "not in the chain of prune statements (one was removed, added or reordered)", fields
-    said = {"up_to_batch": up_to_batch, "events": events, "reason": reason, "actor": actor_label}
+    said = {
+        "up_to_batch": up_to_batch, "events": events, "reason": reason, "actor": actor_label,
+        "at": json_value(pruned_at),
+    }  # fmt: skip
     if any(fields.get(key) != value for key, value in said.items()):
         return "its columns do not say what its signed statement says", fields
     if valid and int(fields["up_to_batch"]) <= valid[-1].up_to_batch:
@@ -808,18 +816,21 @@ def _check_checkpoint(
 def check_stored_checkpoint_columns(report: Report) -> None:
     """The columns of stored checkpoints (shown on the trail page and the dashboard) say what
     their signed statements say."""
-    rows = AuditCheckpoint.objects.order_by("seq").values_list(
-        "seq", "batch_seq", "head", "last_event_id", "events", "created_at", "statement"
-    )
-    for seq, batch_seq, head, last_event_id, events, created_at, statement in rows:
-        try:
-            fields = json.loads(statement)
-            said = (fields["batch_seq"], fields["head"], fields["last_event_id"], fields["events"], fields["at"])
-        except (ValueError, KeyError, TypeError):
-            said = None
-        if said != (batch_seq, bytes(head).hex(), last_event_id, events, json_value(created_at)):
-            detail = f"checkpoint {seq}: its columns do not say what its signed statement says"
+    for stored in AuditCheckpoint.objects.order_by("seq"):
+        if not checkpoint_row_matches(stored):
+            detail = f"checkpoint {stored.seq}: its columns do not say what its signed statement says"
             report.findings.append(Finding(Damage.CHECKPOINT_EDITED, None, detail))
+
+
+def checkpoint_row_matches(stored: AuditCheckpoint) -> bool:
+    """Whether a stored checkpoint's columns say what its statement says."""
+    try:
+        fields = json.loads(stored.statement)
+        said = (fields["batch_seq"], fields["head"], fields["last_event_id"], fields["events"], fields["at"])
+    except (ValueError, KeyError, TypeError):
+        return False
+    shown = (stored.batch_seq, bytes(stored.head).hex(), stored.last_event_id, stored.events)
+    return said == (*shown, json_value(stored.created_at))
 
 
 def _measure_tail(report: Report, valid: list[Checkpoint]) -> None:
