@@ -465,7 +465,13 @@ class _Source:
 
 
 SQLITE_MMAP = 2**30
-_SQLITE_EVENT_SQL = EVENT_SQL.replace("canonical", "CAST(canonical AS BLOB)").replace("%s", "?")
+# The time as SQLite stores it (text), not parsed into a datetime by the driver's converter
+# (that parse cost more than the hashing); a value of another storage class reads as NULL.
+_SQLITE_EVENT_SQL = (
+    EVENT_SQL.replace("canonical", "CAST(canonical AS BLOB)")
+    .replace("occurred_at", "CASE typeof(occurred_at) WHEN 'text' THEN occurred_at END", 1)
+    .replace("%s", "?")
+)
 _PG_EVENT_SQL = EVENT_SQL.replace("canonical", "convert_to(canonical, 'UTF8')")
 
 
@@ -611,8 +617,9 @@ def _at_text(value: Any) -> str:
         if value.tzinfo is None:  # SQLite: naive UTC
             return value.isoformat() + "+00:00"
         return value.astimezone(UTC).isoformat()
-    text = _text(value)  # SQLite without converters: "YYYY-MM-DD HH:MM:SS[.ffffff]", naive UTC
-    return str(text).replace(" ", "T", 1) + "+00:00"
+    if not isinstance(value, str):
+        return _NOT_TEXT  # NULL, or a value of another storage class
+    return value.replace(" ", "T", 1) + "+00:00"  # SQLite: "YYYY-MM-DD HH:MM:SS[.ffffff]", naive UTC
 
 
 @functools.lru_cache(maxsize=8192)
