@@ -30,6 +30,7 @@ from registru.audit.canonical import decode_ids, json_value, leaf_hash
 from registru.audit.models import AuditBatch, AuditCheckpoint, AuditEvent, TrailVerification
 from registru.audit.presenters import EVERY_FIELD, EventView, mask_changes, present_across_people, present_all
 from registru.audit.reading import KeyCache, readable_changes
+from registru.audit.selectors import newest_signed_verification
 from registru.audit.services.checkpoints import as_checkpoint
 from registru.audit.verify import column_differences
 
@@ -127,7 +128,7 @@ class Prover:
         return Proof(
             checked=self.checked,
             failures=self.failures,
-            verification=TrailVerification.objects.order_by("-id").first(),
+            verification=newest_signed_verification(),
             checkpoint=AuditCheckpoint.objects.order_by("-seq").first(),
         )
 

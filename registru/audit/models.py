@@ -200,6 +200,11 @@ class TrailVerification(AppendOnly):
     state_uncommitted = models.BigIntegerField(null=True, blank=True)
     state_findings = models.BigIntegerField(null=True, blank=True)
     state_first_finding = models.TextField(blank=True, default="")
+    # A statement of the outcome signed with the checkpoint key: the pages show only a row that
+    # a trusted key signed, so a row inserted in the database cannot say "intact" there.
+    statement = models.TextField(blank=True, default="")
+    signature = models.BinaryField(default=b"")
+    key_fingerprint = models.CharField(max_length=64, blank=True, default="")
 
     objects = AppendOnlyQuerySet["TrailVerification"].as_manager()
 

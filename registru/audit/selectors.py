@@ -88,7 +88,7 @@ def trail_status() -> dict[str, Any]:
     checkpoint = newest_signed_checkpoint()
     covered = checkpoint.last_event_id if checkpoint else 0
     return {
-        "verification": TrailVerification.objects.order_by("-id").first(),
+        "verification": newest_signed_verification(),
         "checkpoint": checkpoint,
         "tail_since": AuditEvent.objects.filter(id__gt=covered)
         .order_by("id")
@@ -115,3 +115,19 @@ def newest_signed_checkpoint() -> AuditCheckpoint | None:
 
 
 CHECKPOINTS_LOOKED_AT = 50  # forged rows above the newest real one, at most, before none is shown
+
+
+def newest_signed_verification() -> TrailVerification | None:
+    """The newest verification outcome that a trusted key signed, with the columns its
+    statement says: a row inserted in the database cannot say "intact" on the pages."""
+    from registru.audit.services.verification import is_signed_outcome
+    from registru.audit.signing import KeyHistoryError, SigningKeyMissingError, trusted_keys
+
+    try:
+        trusted = trusted_keys()
+    except (KeyHistoryError, SigningKeyMissingError):
+        return None
+    for row in TrailVerification.objects.order_by("-id")[:CHECKPOINTS_LOOKED_AT]:
+        if is_signed_outcome(row, trusted):
+            return row
+    return None

@@ -32,6 +32,7 @@ from django.utils import timezone
 
 FORMAT = "registru-checkpoint/1"
 PRUNE_FORMAT = "registru-prune/1"
+VERIFICATION_FORMAT = "registru-verification/1"
 ROTATION = "registru-key-rotation/1"
 
 

@@ -458,3 +458,26 @@ def test_the_pages_show_no_forged_checkpoint_row_as_signed(trail) -> None:
         [bytes(32), '{"at":"x","batch_seq":99,"events":9999,"head":"00","last_event_id":9999}', bytes(64)],
     )
     assert trail_status()["checkpoint"] == real
+
+
+def test_the_pages_show_no_verification_row_inserted_in_the_database(trail) -> None:
+    from registru.audit.selectors import trail_status
+    from registru.audit.services.verification import run_verification
+
+    real = run_verification(live_state=False)
+    sql(
+        "INSERT INTO audit_trailverification (id, finished_at, intact, events, batches, unsealed, checkpoint, "
+        "first_finding, state_first_finding, statement, signature, key_fingerprint) "
+        "VALUES (999999, CURRENT_TIMESTAMP, %s, 1, 1, 0, '', '', '', '', %s, '')",
+        [True, b""],
+    )
+    assert trail_status()["verification"] == real
+
+
+def test_an_edited_verification_row_is_not_shown(trail) -> None:
+    from registru.audit.selectors import trail_status
+    from registru.audit.services.verification import run_verification
+
+    run_verification(live_state=False)
+    sql("UPDATE audit_trailverification SET first_finding = 'all fine'")
+    assert trail_status()["verification"] is None

@@ -7,6 +7,7 @@ from django.test import Client
 
 from registru.audit.models import AuditEvent, TrailVerification
 from registru.audit.services.checkpoints import create_checkpoint
+from registru.audit.services.verification import record_outcome
 from registru.people import services
 
 pytestmark = pytest.mark.django_db
@@ -66,7 +67,7 @@ def test_an_agent_may_read_history_but_not_export_it(cast, history, client_for) 
 
 def test_the_auditor_starts_at_the_dashboard_and_reads_the_trail_with_its_status(cast, history, client_for) -> None:
     create_checkpoint()
-    TrailVerification.objects.create(finished_at=history.updated_at, intact=True, events=1, batches=1, unsealed=0)
+    record_outcome({"finished_at": history.updated_at, "intact": True, "events": 1, "batches": 1, "unsealed": 0})
     client = client_for(cast.audra)
     assert client.get("/")["Location"] == "/dashboard/"
     page = client.get("/audit/?action=person.updated")

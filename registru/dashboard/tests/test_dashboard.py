@@ -17,9 +17,8 @@ from registru.accounts.models.grants import GrantAccess
 from registru.accounts.services.budget import charge
 from registru.accounts.services.grants import approve_access_request, file_access_request
 from registru.accounts.services.policy import save_role_policy
-from registru.audit.models import TrailVerification
 from registru.audit.services.checkpoints import create_checkpoint
-from registru.audit.services.verification import run_verification
+from registru.audit.services.verification import record_outcome, run_verification
 from registru.campaigns import services as campaigns
 from registru.conftest import Cast, login
 from registru.core.context import service_scope
@@ -217,8 +216,8 @@ def test_it_does_not_warn_when_every_event_is_signed(cast: Cast, healthy: None) 
 
 
 def test_it_warns_when_the_last_verification_found_damage(cast: Cast, healthy: None) -> None:
-    TrailVerification.objects.create(finished_at=timezone.now(), intact=False, events=3, batches=1, unsealed=0,
-                                     first_finding="event 2: edited")  # fmt: skip
+    record_outcome({"finished_at": timezone.now(), "intact": False, "events": 3, "batches": 1, "unsealed": 0,
+                    "first_finding": "event 2: edited"})  # fmt: skip
     assert item(cast.dora, "trail-damaged") == "The last verification found the audit trail damaged."
 
 
