@@ -21,27 +21,22 @@ from registru.audit.models import AuditBatch, AuditCheckpoint, AuditEvent, Audit
 from registru.audit.services import checkpoints
 from registru.audit.services.checkpoints import create_checkpoint, export
 from registru.audit.services.retention import prune
-from registru.audit.services.sealing import seal
 from registru.audit.signing import Checkpoint, public_bytes, rotate_signing_key, signing_key
 from registru.audit.tests.test_tamper import disable_the_audit_triggers, sql
+from registru.audit.tests.test_tamper import trail as sealed_trail  # noqa: F401  (a fixture)
 from registru.audit.verify import Damage, Report, verify
-from registru.people import services
 from registru.testing.factories import SETUP, PersonFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def trail(cast, settings) -> list[int]:
-    """Forty-odd events in sealed batches of 8, then a stored checkpoint."""
-    settings.AUDIT_BATCH_SIZE = 8
-    for index in range(12):
-        person = PersonFactory(owner=cast.alice)
-        services.update_person(person, {"job_title": f"Funcția {index}"}, actor=SETUP)
-    seal()
+def trail(request: pytest.FixtureRequest) -> list[int]:
+    """The tampering tests' trail (forty-odd events in sealed batches of 8, the guards off),
+    with a stored checkpoint."""
+    sealed: list[int] = request.getfixturevalue("sealed_trail")
     create_checkpoint()
-    disable_the_audit_triggers()
-    return list(AuditEvent.objects.order_by("id").values_list("id", flat=True))
+    return sealed
 
 
 def stored_checkpoints() -> list[Checkpoint]:
